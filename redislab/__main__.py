@@ -1,0 +1,3 @@
+from redislab.cli import main
+
+main()
