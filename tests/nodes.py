@@ -1,0 +1,221 @@
+"""Start and talk to real nodes in tests: the engine (``redislab server`` subprocesses) and
+Debian's ``redis-server``, plus a raw RESP client that returns a reply's exact bytes.
+
+Everything here goes through the same doors a user has: processes, TCP ports, RESP.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 whose cluster bus port (+10000) is free too."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        try:
+            with socket.socket() as s2:
+                s2.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def require_binary(name: str) -> str:
+    """Path of a binary the tests need; in CI its absence is a failure, not a skip."""
+    path = shutil.which(name)
+    if path is None:
+        msg = f"{name} not found on PATH (apt-get install redis-server redis-tools redis-sentinel)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return path
+
+
+def wait_ping(port: int, timeout: float = 10.0, password: str | None = None,
+              proc: subprocess.Popen | None = None) -> None:
+    deadline = time.time() + timeout
+    last: Exception | None = None
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"node on port {port} exited with {proc.returncode}")
+        try:
+            with RawClient(port, timeout=1.0) as c:
+                if password:
+                    c.call("AUTH", password)
+                reply = c.call("PING")
+                if reply in (b"+PONG\r\n",) or reply.startswith(b"-NOAUTH"):
+                    return
+        except OSError as exc:
+            last = exc
+        time.sleep(0.05)
+    raise RuntimeError(f"node on port {port} did not answer PING: {last}")
+
+
+class Node:
+    """A server process on 127.0.0.1 (engine or real redis-server)."""
+
+    def __init__(self, kind: str, port: int | None = None, args: Iterable[str] = (),
+                 conf: str | None = None, workdir: str | None = None):
+        self.kind = kind
+        self.port = port or free_port()
+        self.args = list(args)
+        self.conf = conf
+        self.dir = workdir or tempfile.mkdtemp(prefix=f"redislab-{kind}-{self.port}-")
+        self.logfile = os.path.join(self.dir, "node.log")
+        self.proc: subprocess.Popen | None = None
+
+    def command_line(self) -> list[str]:
+        if self.kind == "engine":
+            base = [sys.executable, "-m", "redislab", "server"]
+        else:
+            base = [require_binary("redis-server")]
+        if self.conf:
+            base.append(self.conf)
+        opts = ["--port", str(self.port), "--dir", self.dir, "--logfile", self.logfile]
+        defaults = {"--save": [""], "--appendonly": ["no"]}
+        given = {a for a in self.args if a.startswith("--")}
+        for k, v in defaults.items():
+            if k not in given and not self.conf:
+                opts += [k, *v]
+        return base + opts + self.args
+
+    def start(self, wait: bool = True, password: str | None = None) -> "Node":
+        self.proc = subprocess.Popen(
+            self.command_line(), cwd=self.dir, stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.dir, "stderr.log"), "ab"),
+        )
+        if wait:
+            wait_ping(self.port, password=password, proc=self.proc)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def wait_exit(self, timeout: float = 10.0) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    def log_text(self) -> str:
+        try:
+            return Path(self.logfile).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def client(self, **kw):  # redis-py client
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, **kw)
+
+    def raw(self) -> "RawClient":
+        return RawClient(self.port)
+
+    def cli(self, *args: str, stdin: bytes | None = None, extra: Iterable[str] = ()) -> str:
+        """Run the real redis-cli against this node; returns stdout."""
+        cmd = [require_binary("redis-cli"), "-p", str(self.port), *extra, *args]
+        res = subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
+        return res.stdout.decode(errors="replace")
+
+    def __enter__(self) -> "Node":
+        return self.start() if self.proc is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RawClient:
+    """Sends commands and returns each reply as the exact bytes the server sent."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buf = b""
+
+    def __enter__(self) -> "RawClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def call(self, *args: str | bytes | int) -> bytes:
+        parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+        msg = b"*%d\r\n" % len(parts) + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts)
+        self.sock.sendall(msg)
+        return self.read_reply()
+
+    def _fill(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("connection closed by server")
+        self.buf += data
+
+    def _line_end(self, pos: int) -> int:
+        while True:
+            nl = self.buf.find(b"\r\n", pos)
+            if nl >= 0:
+                return nl
+            self._fill()
+
+    def _skip(self, pos: int) -> int:
+        """Position just after the reply starting at ``pos``."""
+        while len(self.buf) <= pos:
+            self._fill()
+        kind = self.buf[pos : pos + 1]
+        nl = self._line_end(pos)
+        if kind in (b"+", b"-", b":", b"_", b",", b"#", b"("):
+            return nl + 2
+        if kind in (b"$", b"=", b"!"):
+            n = int(self.buf[pos + 1 : nl])
+            if n < 0:
+                return nl + 2
+            end = nl + 2 + n + 2
+            while len(self.buf) < end:
+                self._fill()
+            return end
+        if kind in (b"*", b"~", b">", b"%", b"|"):
+            n = int(self.buf[pos + 1 : nl])
+            p = nl + 2
+            count = n * 2 if kind in (b"%", b"|") else n
+            for _ in range(max(count, 0)):
+                p = self._skip(p)
+            return p
+        raise ValueError(f"bad reply type {kind!r} in {self.buf[pos:pos+40]!r}")
+
+    def read_reply(self) -> bytes:
+        end = self._skip(0)
+        reply, self.buf = self.buf[:end], self.buf[end:]
+        return reply
