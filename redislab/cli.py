@@ -10,32 +10,52 @@ import click
 from . import __version__
 
 
-def _redis_style_config(args: tuple[str, ...]) -> tuple[str | None, str]:
-    """Split redis-server style arguments into (config file, extra config text).
+def _redis_style_config(args: tuple[str, ...]) -> tuple[str | None, bool, str]:
+    """Split redis-server style arguments into (config file, read stdin, options text).
 
-    ``redislab server [redis.conf] [--directive value ...]``: every ``--name`` starts a new
-    line, the words after it are its arguments (quoted so empty strings survive), and the
-    resulting text is read after the file, exactly as redis-server does.
+    ``redislab server [redis.conf] [--directive value ...] [-]``, parsed as redis-server's
+    ``main`` does: every ``--name`` starts a new line, the words after it are appended
+    quoted (``sdscatrepr``), and the text is read after the file (and stdin).
     """
-    args = list(args)
+    from .engine.config import repr_text
+    from .engine.resp import split_args
+
+    argv = list(args)
     conffile = None
-    if args and not args[0].startswith("--"):
-        conffile = args.pop(0)
-    lines: list[str] = []
-    for word in args:
-        if word.startswith("--") and len(word) > 2:
-            lines.append(word[2:])
-        elif not lines:
-            raise click.UsageError(f"unexpected argument {word!r} (options start with --)")
+    j = 0
+    if argv and not argv[0].startswith("-"):
+        conffile = argv[0]
+        j = 1
+    from_stdin = False
+    options = ""
+    handled_last = True
+    n = len(argv)
+    while j < n:
+        word = argv[j]
+        if word == "-" and (j == 0 or j == n - 1):
+            from_stdin = True
+        elif handled_last and word.startswith("--"):
+            if options:
+                options += "\n"
+            options += word[2:] + " "
+            parts = split_args(word.encode("utf-8", "surrogateescape")) or []
+            if len(parts) == 1:
+                handled_last = False
+                nxt = argv[j + 1] if j != n - 1 else None
+                if nxt is not None and nxt.startswith("--") and word.lower() == "--save":
+                    options += '""'
+                    handled_last = True
+                elif nxt is None and word.lower() == "--save":
+                    options += '""'
+                elif nxt is not None and nxt.startswith("--") and word.lower() == "--sentinel":
+                    handled_last = True
+            else:
+                handled_last = True
         else:
-            lines[-1] += " " + _quote(word)
-    return conffile, "\n".join(lines)
-
-
-def _quote(word: str) -> str:
-    if word and not any(ch in word for ch in " \t\"'\\\n\r"):
-        return word
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+            options += repr_text(word) + " "
+            handled_last = True
+        j += 1
+    return conffile, from_stdin, options
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,26 +108,55 @@ def server_cmd(args: tuple[str, ...]) -> None:
     sys.exit(run_server(args))
 
 
+def _supervised(mode: str) -> bool:
+    """Redis' ``redisIsSupervised``: systemd / upstart detected from the environment."""
+    if mode in ("systemd", "auto") and os.environ.get("NOTIFY_SOCKET"):
+        return True
+    if mode in ("upstart", "auto") and os.environ.get("UPSTART_JOB"):
+        return True
+    return False
+
+
+def _daemonize() -> None:
+    """Fork to the background as Redis' ``daemonize()``: the parent exits, the child starts
+    a new session with stdin/stdout/stderr on /dev/null."""
+    if os.fork() != 0:
+        os._exit(0)
+    os.setsid()
+    fd = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+
+
 def run_server(args: tuple[str, ...], sentinel: bool = False) -> int:
-    from .engine.config import Config, ConfigFileError
+    from .engine.config import REDIS_VERSION, Config, ConfigFileError
     from .engine.log import Logger
 
-    conffile, extra = _redis_style_config(args)
-    stdin_text = ""
-    if conffile == "-":
-        conffile = None
-        stdin_text = sys.stdin.read()
+    conffile, from_stdin, extra = _redis_style_config(args)
     config = Config()
+    config.sentinel_mode = sentinel or any(a.lower() == "--sentinel" for a in args)
     try:
-        if conffile:
-            config.load_file(conffile, extra)
-        else:
-            config.load_text(stdin_text + "\n" + extra)
+        stdin_text = sys.stdin.read() if from_stdin else None
+        if from_stdin:
+            Logger(config["logfile"], config["loglevel"], role=lambda: "C").warning(
+                "Reading config from stdin")
+        config.load_file(conffile, extra, stdin_text)
     except ConfigFileError as exc:
-        sys.stderr.write(exc.report())
+        if exc.as_log:
+            Logger(config["logfile"], config["loglevel"], role=lambda: "C").warning(exc.message)
+        else:
+            sys.stderr.write(exc.report())
+            sys.stderr.flush()
         return 1
+    if config.sentinel_mode:
+        click.echo("redislab: Sentinel mode is not in this version of the engine yet.", err=True)
+        return 1
+    supervised = _supervised(config["supervised"])
+    if config["daemonize"] and not supervised:
+        _daemonize()
     from .engine import server as srv_mod
-    from .engine.config import REDIS_VERSION
 
     boot = Logger(config["logfile"], config["loglevel"], role=lambda: "C")
     boot.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
@@ -115,19 +164,18 @@ def run_server(args: tuple[str, ...], sentinel: bool = False) -> int:
         f"Redis version={REDIS_VERSION}, bits=64, commit=00000000, modified=0, "
         f"pid={os.getpid()}, just started"
     )
-    if conffile:
-        boot.warning("Configuration loaded")
-    else:
+    if not args:
         boot.warning(
             "Warning: no config file specified, using the default config. In order to specify "
             "a config file use redislab server /path/to/redis.conf"
         )
+    else:
+        boot.warning("Configuration loaded")
     boot.set_file("")
-    if sentinel or "--sentinel" in args:
-        click.echo("redislab: Sentinel mode is not in this version of the engine yet.", err=True)
-        return 1
-    return srv_mod.run(config)
+    return srv_mod.run(config, supervised=supervised)
 
+
+from . import cli_lab  # noqa: E402,F401  (registers up/status/exec/logs/down/export/image)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

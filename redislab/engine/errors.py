@@ -90,3 +90,59 @@ DENIED = (
     "NOTE: You only need to do one of the above things in order for the server to start "
     "accepting connections from the outside."
 )
+
+# --- lists / hashes / sets / sorted sets (collections) ---
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+TIMEOUT_NEGATIVE = "ERR timeout is negative"
+NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0"
+COUNT_POSITIVE = "ERR count should be greater than 0"
+NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args"
+LIMIT_NEGATIVE = "ERR LIMIT can't be negative"
+LPOS_RANK_ZERO = (
+    "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
+    "or use negative to start from the end of the list"
+)
+LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative"
+LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative"
+RANGE_BETWEEN = "ERR value is out of range, value must between %d and %d"
+VALUE_OUT_OF_RANGE = "ERR value is out of range"
+INCR_NOT_FINITE = "ERR value is NaN or Infinity"
+INVALID_CURSOR = "ERR invalid cursor"
+ZSET_NEED_KEY = "ERR at least 1 input key is needed for '%s' command"
+WEIGHT_NOT_FLOAT = "ERR weight value is not a float"
+ZRANGE_LIMIT_RANK = (
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+)
+ZRANGE_WITHSCORES_LEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+UNBLOCKED_CLIENT = "UNBLOCKED client unblocked via CLIENT UNBLOCK"
+UNBLOCKED_ROLE = (
+    "UNBLOCKED force unblock from blocking operation, instance state changed "
+    "(master -> replica?)"
+)
+
+# --- strings / generic keys ---
+OFFSET_OUT_OF_RANGE = "ERR offset is out of range"
+STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+DECR_OVERFLOW = "ERR decrement would overflow"
+LCS_NOT_STRINGS = "ERR The specified keys must contain string values"
+LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX."
+LCS_TOO_BIG = "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+SCAN_INVALID_CURSOR = "ERR invalid cursor"
+INT_RANGE_BETWEEN = "ERR value is out of range, value must between %d and %d"
+EXPIRE_UNSUPPORTED_OPTION = "ERR Unsupported option %s"
+EXPIRE_NX_AND_OTHERS = "ERR NX and XX, GT or LT options at the same time are not compatible"
+EXPIRE_GT_AND_LT = "ERR GT and LT options at the same time are not compatible"
+MOVE_IN_CLUSTER = "ERR MOVE is not allowed in cluster mode"
+COPY_IN_CLUSTER = "ERR Copying to another database is not allowed in cluster mode"
+IDLETIME_WITH_LFU = (
+    "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+    "switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+FREQ_WITHOUT_LFU = (
+    "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note "
+    "that when switching between policies at runtime LRU and LFU data will take some time to "
+    "adjust."
+)
+SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double"
+SORT_BY_IN_CLUSTER = "ERR BY option of SORT denied in Cluster mode."
+SORT_GET_IN_CLUSTER = "ERR GET option of SORT denied in Cluster mode."

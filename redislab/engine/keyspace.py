@@ -229,11 +229,12 @@ class Database:
 
     def flush(self) -> int:
         n = len(self.data)
+        for key, clients in self.watched.items():
+            if key in self.data:  # Redis invalidates only watched keys that existed
+                for c in clients:
+                    c.dirty_cas = True
         self.data = {}
         self.expires = {}
-        for clients in self.watched.values():
-            for c in clients:
-                c.dirty_cas = True
         return n
 
     def random_key(self) -> bytes | None:

@@ -68,14 +68,31 @@ class Logger:
         for fn in list(self.subscribers):
             fn(line)
 
-    def raw(self, text: str) -> None:
-        """Write text as is (the ASCII logo)."""
+    def raw(self, text: str, level: int = WARNING) -> None:
+        """Write text as is (the ASCII logo) when ``level`` is logged."""
+        if level < self.level:
+            return
         try:
             stream = self._stream()
             stream.write(text)
             stream.flush()
         except (OSError, ValueError):
             pass
+
+    def signal_handler(self, message: str) -> None:
+        """A line written from a signal handler: ``pid:signal-handler (unixtime) message``
+        (Redis' ``serverLogFromHandler``, always at warning level)."""
+        if WARNING < self.level:
+            return
+        line = f"{self.pid}:signal-handler ({int(time.time())}) {message}"
+        try:
+            stream = self._stream()
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+        for fn in list(self.subscribers):
+            fn(line)
 
     def debug(self, msg: str) -> None:
         self.log(DEBUG, msg)

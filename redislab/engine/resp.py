@@ -9,6 +9,7 @@ server neither crash nor allocate more than it actually sent.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 CRLF = b"\r\n"
@@ -176,8 +177,19 @@ _ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", 
 _HEX = b"0123456789abcdefABCDEF"
 
 
+# Lines without quotes, NUL, \v or \f split exactly like bytes.split() (the only
+# separators left are space, \t, \r and \n, which sdssplitargs treats alike).
+_NEEDS_FULL_SPLIT = re.compile(rb"[\"'\x00\x0b\x0c]").search
+
+
 def split_args(line: bytes) -> list[bytes] | None:
     """Split an inline request as Redis' ``sdssplitargs`` does; None on unbalanced quotes."""
+    if _NEEDS_FULL_SPLIT(line) is None:
+        return line.split()
+    return _split_args_full(line)
+
+
+def _split_args_full(line: bytes) -> list[bytes] | None:
     args: list[bytes] = []
     i, n = 0, len(line)
     while True:
@@ -243,13 +255,90 @@ def split_args(line: bytes) -> list[bytes] | None:
 # --------------------------------------------------------------------------- requests
 
 
+def _string2ll(s: bytes) -> int | None:
+    """Redis' ``string2ll``: optional '-', no leading zero, no blanks or '+', 64-bit range."""
+    if not s or len(s) >= 21:
+        return None
+    if s == b"0":
+        return 0
+    neg = s[0] == 45  # '-'
+    body = s[1:] if neg else s
+    if not body.isdigit() or body[0] == 48:  # bytes.isdigit() is ASCII-only
+        return None
+    v = int(body)
+    if neg:
+        return -v if v <= 2**63 else None
+    return v if v < 2**63 else None
+
+
+# Canonical small lengths ("0" .. "1023") map straight to their value: one dict lookup
+# instead of validating and converting every "$3" / "*2" header.
+_SMALL = {b"%d" % i: i for i in range(1024)}
+# The same for whole header lines, used by the fast path below.
+_MBULK_LINE = {b"*%d" % i: i for i in range(1, 1024)}
+_BULK_LINE = {b"$%d" % i: i for i in range(1024)}
+# The fast path pays for one split of the buffer: worth it from a few requests up (a lone
+# request, the -P 1 case, is quicker in the general loop); larger buffers go straight to
+# the general loop.
+_FAST_MIN = 160
+_FAST_MAX = 1024 * 1024
+
+
+def _fast_requests(buf: bytes, pos: int, out: list[list[bytes]], authenticated: bool) -> int:
+    """Parse the plain multibulk requests at ``buf[pos:]`` in bulk; returns the position
+    of the first byte not consumed (a request boundary).
+
+    The buffer is split on CRLF once and each request is checked wholesale: its ``*N``
+    line and every ``$L`` line must be canonical (in the tables above, so no NUL, no lone
+    ``\r``, no sign or leading zero) and every payload token must be exactly ``L`` bytes
+    long. A payload holding CRLF, a large value, a missing CRLF or anything unusual fails
+    the check and is left to the general loop, so results are the same as with that loop.
+    """
+    tokens = buf[pos:].split(b"\r\n")
+    last = len(tokens) - 1  # tokens[last] is not followed by CRLF: never complete
+    mbulk = _MBULK_LINE.get
+    bulk = _BULK_LINE.get
+    i = 0
+    while True:
+        count = mbulk(tokens[i])
+        if count is None or (count > 10 and not authenticated):
+            break
+        end = i + 1 + 2 * count
+        if end > last:
+            break
+        vals = tokens[i + 2 : end : 2]
+        if list(map(bulk, tokens[i + 1 : end : 2])) != list(map(len, vals)):
+            break
+        out.append(vals)
+        i = end
+    if i:
+        pos += sum(map(len, tokens[:i])) + 2 * i
+    return pos
+
+
+def _length(s: bytes) -> int | None:
+    v = _SMALL.get(s)
+    if v is None:
+        if s.isdigit() and s[0] != 48 and len(s) < 19:  # fits in 64 bits for sure
+            return int(s)
+        return _string2ll(s)
+    return v
+
+
 class RequestParser:
-    """Turns bytes from a client into argument lists.
+    """Turns bytes from a client into argument lists, exactly as Redis 7.0's
+    ``processInputBuffer`` does.
 
     ``feed(data)`` returns the complete requests found so far. It raises
     :class:`ProtocolError` with Redis' message on a malformed request; the requests parsed
     before the error are kept in ``self.parsed`` so they can still be executed first, as
     Redis does.
+
+    Redis' quirks are kept on purpose, since clients see them: a length line is found by
+    looking for ``\r`` with ``strchr`` (so a NUL byte before it means "no line yet" and the
+    byte after the ``\r`` is skipped unchecked), lengths are read by the strict
+    ``string2ll``, the two bytes after a bulk payload are not checked, and the 64 KiB limit
+    on a line without its end applies to what has arrived so far.
     """
 
     __slots__ = (
@@ -285,13 +374,12 @@ class RequestParser:
             self.bulk_chunks = None
             self.bulk_got = 0
             need = self.bulk_need
-            if joined[need : need + 2] != CRLF:
-                pass  # Redis does not check the CRLF after a bulk; neither do we
-            self.args.append(joined[:need])
+            # Redis does not check the two bytes after a bulk; neither do we
+            self.args.append(joined[:need])  # type: ignore[union-attr]
             self.remaining -= 1
             buf = joined[need + 2 :]
             if self.remaining == 0:
-                out.append(self.args)
+                out.append(self.args)  # type: ignore[arg-type]
                 self.args = None
         else:
             buf = self.buf + data if self.buf else data
@@ -301,23 +389,35 @@ class RequestParser:
         args = self.args
         remaining = self.remaining
         find = buf.find
+        small = _SMALL
+        fast = _FAST_MIN <= n <= _FAST_MAX and self.max_bulk >= 1023
         try:
             while pos < n:
                 if args is None:
-                    c = buf[pos]
-                    if c == 42:  # '*'
-                        nl = find(b"\r\n", pos)
-                        if nl < 0:
-                            if n - pos > INLINE_MAX:
+                    if buf[pos] == 42:  # '*'
+                        # once per feed, and only if the "*N" line is short and complete
+                        if fast and find(b"\r\n", pos, pos + 7) >= 0:
+                            fast = False
+                            pos = _fast_requests(buf, pos, out, self.authenticated)
+                            if pos >= n:
+                                break
+                            if buf[pos] != 42:
+                                continue
+                        nl = find(b"\r", pos)
+                        if nl < 0 or nl + 1 >= n:  # no line, or its '\n' not here yet
+                            if n - pos > INLINE_MAX and (nl < 0 or find(b"\0", pos, nl) >= 0):
                                 raise ProtocolError("too big mbulk count string")
                             break
-                        try:
-                            count = int(buf[pos + 1 : nl])
-                        except ValueError:
-                            raise ProtocolError("invalid multibulk length") from None
-                        if count > 2147483647:
-                            raise ProtocolError("invalid multibulk length")
-                        if not self.authenticated and count > 10:
+                        count = small.get(buf[pos + 1 : nl])
+                        if count is None:
+                            count = _string2ll(buf[pos + 1 : nl])
+                            if count is None or count > 2147483647:
+                                if find(b"\0", pos, nl) >= 0:  # strchr stops at NUL
+                                    if n - pos > INLINE_MAX:
+                                        raise ProtocolError("too big mbulk count string")
+                                    break
+                                raise ProtocolError("invalid multibulk length")
+                        if count > 10 and not self.authenticated:
                             raise ProtocolError("unauthenticated multibulk length")
                         pos = nl + 2
                         if count <= 0:
@@ -326,39 +426,49 @@ class RequestParser:
                         remaining = count
                     else:
                         nl = find(b"\n", pos)
+                        if nl >= 0 and find(b"\0", pos, nl) >= 0:  # strchr stops at NUL
+                            nl = -1
                         if nl < 0:
                             if n - pos > INLINE_MAX:
                                 raise ProtocolError("too big inline request")
                             break
-                        line = buf[pos:nl]
-                        pos = nl + 1
-                        if line.endswith(b"\r"):
-                            line = line[:-1]
-                        parts = split_args(line)
+                        end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+                        parts = split_args(buf[pos:end])
                         if parts is None:
                             raise ProtocolError("unbalanced quotes in request")
+                        pos = nl + 1
                         if parts:
                             out.append(parts)
                         continue
                 # reading the bulk arguments of a multibulk request
                 while remaining:
-                    if pos >= n:
-                        break
-                    if buf[pos] != 36:  # '$'
-                        raise ProtocolError("expected '$', got '%s'" % chr(buf[pos]))
-                    nl = find(b"\r\n", pos)
-                    if nl < 0:
-                        if n - pos > INLINE_MAX:
+                    nl = find(b"\r", pos)
+                    if nl < 0 or nl + 1 >= n:
+                        if n - pos > INLINE_MAX and (nl < 0 or find(b"\0", pos, nl) >= 0):
                             raise ProtocolError("too big bulk count string")
                         break
-                    try:
-                        ln = int(buf[pos + 1 : nl])
-                    except ValueError:
-                        raise ProtocolError("invalid bulk length") from None
-                    if ln < 0 or (ln > self.max_bulk and not self.is_master):
+                    if buf[pos] != 36:  # '$'
+                        if find(b"\0", pos, nl) >= 0:
+                            if n - pos > INLINE_MAX:
+                                raise ProtocolError("too big bulk count string")
+                            break
+                        got = buf[pos]
+                        if got == 10 or got == 13:  # Redis maps \r and \n in errors to spaces
+                            got = 32
+                        raise ProtocolError("expected '$', got '%s'" % chr(got))
+                    ln = small.get(buf[pos + 1 : nl])
+                    if ln is None:
+                        ln = _length(buf[pos + 1 : nl])
+                        if ln is None or ln < 0 or (ln > self.max_bulk and not self.is_master):
+                            if find(b"\0", pos, nl) >= 0:
+                                if n - pos > INLINE_MAX:
+                                    raise ProtocolError("too big bulk count string")
+                                break
+                            raise ProtocolError("invalid bulk length")
+                        if ln > 16384 and not self.authenticated:
+                            raise ProtocolError("unauthenticated bulk length")
+                    elif ln > self.max_bulk and not self.is_master:
                         raise ProtocolError("invalid bulk length")
-                    if not self.authenticated and ln > 16384:
-                        raise ProtocolError("unauthenticated bulk length")
                     start = nl + 2
                     end = start + ln
                     if end + 2 > n:

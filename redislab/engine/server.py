@@ -78,6 +78,56 @@ def repr_arg(arg: bytes) -> str:
     return "".join(out)
 
 
+_SENSITIVE_CONFIGS = {b"requirepass", b"masterauth", b"masteruser"}
+
+
+def redact_args(args: list[bytes]) -> list[bytes]:
+    """Hide passwords as Redis 7.0 does in MONITOR and SLOWLOG (``(redacted)``): every
+    AUTH argument, HELLO's AUTH pair, MIGRATE's AUTH / AUTH2 and the values of sensitive
+    parameters in CONFIG SET."""
+    name = args[0].lower()
+    if name not in (b"auth", b"hello", b"migrate", b"config"):
+        return args
+    red = b"(redacted)"
+    out = list(args)
+    n = len(out)
+    if name == b"auth":
+        return [out[0]] + [red] * (n - 1)
+    if name == b"hello":
+        i = 2
+        while i < n:
+            opt = out[i].lower()
+            if opt == b"auth" and n - i - 1 >= 2:
+                out[i + 1] = out[i + 2] = red
+                i += 3
+            elif opt == b"setname" and n - i - 1 >= 1:
+                i += 2
+            else:
+                break
+        return out
+    if name == b"migrate":
+        i = 6
+        while i < n:
+            opt = out[i].lower()
+            more = n - i - 1
+            if opt == b"auth" and more >= 1:
+                out[i + 1] = red
+                i += 2
+            elif opt == b"auth2" and more >= 2:
+                out[i + 1] = out[i + 2] = red
+                i += 3
+            elif opt == b"keys":
+                break
+            else:
+                i += 1
+        return out
+    if n >= 4 and out[1].lower() == b"set":
+        for i in range(2, n - 1, 2):
+            if out[i].lower() in _SENSITIVE_CONFIGS:
+                out[i + 1] = red
+    return out
+
+
 class Client(asyncio.Protocol):
     """One client connection."""
 
@@ -151,6 +201,8 @@ class Client(asyncio.Protocol):
         srv.log.verbose(f"Accepted {self.addr}")
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed and self.server.log.level <= 1:  # the peer closed it (verbose)
+            self.server.log.verbose(f"Client closed connection {self.info_line()}")
         self._cleanup()
 
     def data_received(self, data: bytes) -> None:
@@ -372,7 +424,10 @@ class Server:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Future[int] | None = None
         self._cron_task: asyncio.Task[None] | None = None
-        self._exec_buffer: list[tuple[int, list[bytes]]] | None = None
+        self._prop: list[tuple[int, list[bytes]]] = []  # propagation of the running call
+        self._depth = 0  # nesting of execute() (EXEC runs commands inside itself)
+        self.in_exec = False  # True while EXEC runs its queued commands
+        self.slowlog_threshold = self.config["slowlog-log-slower-than"]
         self.loading = False
         self.last_save = int(time.time())
         self.dirty_at_save = 0
@@ -382,6 +437,8 @@ class Server:
         self.keyspace.is_replica = lambda: self.role == "slave"
         self.keyspace.on_expire = self._propagate_expire
         self.config.on_change(self._config_changed)
+        for init in list(Server.init_hooks):
+            init(self)
 
     # ---------------------------------------------------------------- config
 
@@ -398,6 +455,8 @@ class Server:
         return table
 
     def _config_changed(self, name: str, value: Any) -> None:
+        if name == "slowlog-log-slower-than":
+            self.slowlog_threshold = value
         if name == "loglevel":
             from .log import LEVELS
 
@@ -464,6 +523,9 @@ class Server:
             self._reject(c, out, E.PUBSUB_CONTEXT % cmd.fullname, cmd)
             return
         if c.multi is not None and name not in MULTI_IMMEDIATE:
+            if "no_multi" in cmd.flags:
+                self._reject(c, out, "ERR Command not allowed inside a transaction", cmd)
+                return
             c.multi.append((cmd, args))
             out.append(b"+QUEUED\r\n")
             return
@@ -496,6 +558,7 @@ class Server:
         dirty = ks.dirty
         c.last_cmd = cmd
         c.propagate_as = None
+        self._depth += 1
         t0 = time.perf_counter_ns()
         try:
             reply = cmd.handler(c, args)  # type: ignore[misc]
@@ -503,17 +566,23 @@ class Server:
             cmd.failed_calls += 1
             self._count_error(exc.text)
             reply = ErrorReply(exc.text)
+        finally:
+            self._depth -= 1
         elapsed = (time.perf_counter_ns() - t0) // 1000
         cmd.calls += 1
         cmd.usec += elapsed
         self.stats.total_commands_processed += 1
-        threshold = self.config["slowlog-log-slower-than"]
-        if threshold >= 0 and elapsed >= threshold:
+        if elapsed >= self.slowlog_threshold >= 0:
             self._slowlog_add(c, args, elapsed)
-        if ks.dirty != dirty and cmd.is_write:
-            self.propagate(c.db.index, c.propagate_as or args)
-        elif c.propagate_as is not None and ks.dirty != dirty:
-            self.propagate(c.db.index, c.propagate_as)
+        if ks.dirty != dirty:
+            alt = c.propagate_as
+            if alt is not None:
+                c.propagate_as = None
+                self._prop.append((c.db.index, alt))
+            elif cmd.is_write:
+                self._prop.append((c.db.index, args))
+        if self._prop and not self._depth:
+            self._flush_propagation()
         if type(reply) is Blocked:
             c.block(reply)
             return reply
@@ -526,9 +595,7 @@ class Server:
         addr = c.addr if "master" not in c.flags else "127.0.0.1:0"
         if c.addr == "lua":
             addr = "lua"
-        shown = args
-        if args[0].lower() in (b"auth", b"hello", b"migrate"):
-            shown = [args[0]] + [b"(redacted)"] * (len(args) - 1)
+        shown = redact_args(args)
         line = "%.6f [%d %s] %s" % (now, c.db.index, addr, " ".join(repr_arg(a) for a in shown))
         data = b"+%s\r\n" % line.encode()
         for m in list(self.monitors):
@@ -537,7 +604,7 @@ class Server:
 
     def _slowlog_add(self, c: Client, args: list[bytes], usec: int) -> None:
         shown: list[bytes] = []
-        for i, a in enumerate(args):
+        for i, a in enumerate(redact_args(args)):
             if i == 31 and len(args) > 32:
                 shown.append(b"... (%d more arguments)" % (len(args) - 31))
                 break
@@ -554,11 +621,25 @@ class Server:
     # ---------------------------------------------------------------- propagation
 
     def propagate(self, db_index: int, argv: list[bytes]) -> None:
-        if self._exec_buffer is not None:
-            self._exec_buffer.append((db_index, argv))
+        """Queue ``argv`` for replicas and the AOF. Everything one command (or one EXEC)
+        causes is sent together when it ends, wrapped in MULTI/EXEC when there is more
+        than one, as Redis 7.0 does (an expired key's DEL before the command, say)."""
+        self._prop.append((db_index, argv))
+        if not self._depth:
+            self._flush_propagation()
+
+    def _flush_propagation(self) -> None:
+        items = self._prop
+        self._prop = []
+        hooks = self.propagate_hooks
+        if not hooks:
             return
-        for hook in self.propagate_hooks:
-            hook(db_index, argv)
+        if len(items) > 1:
+            first = items[0][0]
+            items = [(first, [b"MULTI"])] + items + [(items[-1][0], [b"EXEC"])]
+        for db_index, argv in items:
+            for hook in hooks:
+                hook(db_index, argv)
 
     def _propagate_expire(self, db: Database, key: bytes) -> None:
         self.propagate(db.index, [b"DEL", key])
@@ -570,24 +651,13 @@ class Server:
         queued = c.multi
         c.multi = None
         replies: list[Any] = []
-        outer = self._exec_buffer
-        self._exec_buffer = buf = [] if outer is None else outer
+        scratch: list[bytes] = []
+        self.in_exec = True
         try:
             for cmd, args in queued:
-                scratch: list[bytes] = []
-                reply = self.execute(c, cmd, args, scratch)
-                replies.append(reply)
+                replies.append(self.execute(c, cmd, args, scratch))
         finally:
-            self._exec_buffer = outer
-        if outer is None and buf:
-            if len(buf) == 1:
-                self.propagate(*buf[0])
-            else:
-                db_index = buf[0][0]
-                self.propagate(db_index, [b"MULTI"])
-                for db_i, argv in buf:
-                    self.propagate(db_i, argv)
-                self.propagate(buf[-1][0], [b"EXEC"])
+            self.in_exec = False
         return replies
 
     # ---------------------------------------------------------------- watch / pubsub
@@ -647,7 +717,7 @@ class Server:
         out = []
         for a in self.config["bind"]:
             optional = a.startswith("-")
-            a = a.lstrip("-")
+            a = a[1:] if optional else a
             if a == "*":
                 a = "0.0.0.0"
             elif a == "::*":
@@ -655,43 +725,152 @@ class Server:
             out.append((a, optional))
         return out
 
+    def listen_sockets(self, port: int) -> list[socket.socket]:
+        """Bind every ``bind`` address on ``port`` as Redis' ``listenToPort`` does (logging
+        the same warnings); raises OSError when a mandatory address fails."""
+        socks: list[socket.socket] = []
+        for shown, (host, optional) in zip(self.config["bind"], self.bind_addresses()):
+            shown = shown[1:] if shown.startswith("-") else shown
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = None
+            try:
+                infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0,
+                                           socket.AI_PASSIVE)
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                try:
+                    sock.bind(infos[0][4])
+                except OSError as exc:
+                    raise OSError(exc.errno, f"bind: {exc.strerror}") from None
+                sock.listen(self.config["tcp-backlog"])
+                sock.setblocking(False)
+            except OSError as exc:
+                if sock is not None:
+                    sock.close()
+                reason = exc.strerror or str(exc)
+                if isinstance(exc, socket.gaierror):
+                    reason = exc.strerror or str(exc)
+                self.log.warning(f"Warning: Could not create server TCP listening socket "
+                                 f"{shown}:{port}: {reason}")
+                if exc.errno == 99 and optional:  # EADDRNOTAVAIL
+                    continue
+                if exc.errno in (92, 93, 94, 96, 97):  # no such protocol / family
+                    continue
+                for s_ in socks:
+                    s_.close()
+                raise
+            socks.append(sock)
+        return socks
+
+    async def _serve(self, socks: list[socket.socket]) -> None:
+        assert self.loop is not None
+        for sock in socks:
+            if sock.family == socket.AF_UNIX:
+                srv = await self.loop.create_unix_server(lambda: Client(self), sock=sock)
+            else:
+                srv = await self.loop.create_server(lambda: Client(self), sock=sock)
+            self.servers.append(srv)
+
+    def rebind(self) -> None:
+        """Close the TCP listeners and listen again on the configured port and addresses
+        (CONFIG SET port / bind, like Redis' ``changeListenPort``); raises OSError (the
+        listeners are then closed) when binding fails."""
+        keep = []
+        for srv in self.servers:
+            socks = srv.sockets or ()
+            if any(s.family == socket.AF_UNIX for s in socks):
+                keep.append(srv)
+            else:
+                srv.close()
+        self.servers = keep
+        port = self.config["port"]
+        self.port = port
+        if not port:
+            return
+        socks = self.listen_sockets(port)
+        assert self.loop is not None
+        self.loop.create_task(self._serve(socks))
+
     async def start(self) -> None:
         """Open the listeners, load data and start the cron (logs as Redis does)."""
         self.loop = asyncio.get_running_loop()
         self._stopped = self.loop.create_future()
         self.port = self.config["port"]
         log = self.log
-        log.notice(f"monotonic clock: POSIX clock_gettime")
-        if self.config.get("always-show-logo"):
-            log.raw(_logo(self.port, os.getpid()))
-        else:
-            mode = "cluster" if self.config.get("cluster-enabled") else "standalone"
-            log.notice(f"Running mode={mode}, port={self.port}.")
+        cfg = self.config
+        _adjust_open_files(self)
+        log.notice("monotonic clock: POSIX clock_gettime")
+        socks: list[socket.socket] = []
         if self.port:
-            for host, optional in self.bind_addresses():
-                try:
-                    srv = await self.loop.create_server(
-                        lambda: Client(self), host, self.port,
-                        backlog=self.config["tcp-backlog"], reuse_address=True,
-                    )
-                except OSError as exc:
-                    if optional and exc.errno in (99, 97, 22):  # no such address family
-                        continue
-                    reason = exc.strerror or str(exc)
-                    log.warning(
-                        f"Warning: Could not create server TCP listening socket "
-                        f"{host}:{self.port}: bind: {reason}"
-                    )
-                    log.warning(f"Failed listening on port {self.port} (TCP), aborting.")
-                    for s in self.servers:
-                        s.close()
-                    raise SystemExit(1) from None
-                self.servers.append(srv)
-        log.warning("Server initialized")
+            try:
+                socks = self.listen_sockets(self.port)
+            except OSError:
+                log.warning(f"Failed listening on port {self.port} (TCP), aborting.")
+                raise SystemExit(1) from None
+        if cfg["unixsocket"]:
+            path = cfg["unixsocket"]
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+            try:
+                usock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                usock.bind(path)
+                if cfg["unixsocketperm"]:
+                    os.chmod(path, cfg["unixsocketperm"])
+                usock.listen(cfg["tcp-backlog"])
+                usock.setblocking(False)
+            except OSError as exc:
+                log.warning(f"Failed opening Unix socket: {exc.strerror or exc}")
+                for s_ in socks:
+                    s_.close()
+                raise SystemExit(1) from None
+            socks.append(usock)
+        if not socks:
+            log.warning("Configured to not listen anywhere, exiting.")
+            raise SystemExit(1)
+        await self._serve(socks)
+        background = cfg["daemonize"] and not getattr(self, "supervised", False)
+        if background or cfg["pidfile"]:
+            if not cfg["pidfile"]:
+                cfg.set_value("pidfile", "/var/run/redis.pid")
+            try:
+                with open(cfg["pidfile"], "w") as f:
+                    f.write(f"{os.getpid()}\n")
+            except OSError:
+                pass
+        mode = ("cluster" if cfg.get("cluster-enabled") else
+                "sentinel" if self.mode == "sentinel" else "standalone")
+        if ((not cfg["syslog-enabled"] and not cfg["logfile"] and _stdout_isatty())
+                or cfg["always-show-logo"]):
+            log.raw(_logo(self.port, os.getpid(), mode), level=2)
+        else:
+            log.notice(f"Running mode={mode}, port={self.port}.")
+        _check_backlog(self)
+        if self.mode != "sentinel":
+            log.warning("Server initialized")
+            _memory_warnings(self)
+            if cfg.modules:
+                log.warning(f"Module {cfg.modules[0][0]} failed to load: the redislab engine "
+                            f"cannot load Redis modules")
+                raise SystemExit(1)
+            if cfg.module_configs:
+                log.warning("Module Configuration detected without loadmodule directive or "
+                            "no ApplyConfig call: aborting")
+                raise SystemExit(1)
         self.load_data()
         for hook in list(self.startup_hooks):
             hook()
-        log.notice("Ready to accept connections")
+        if any(s.family != socket.AF_UNIX for s in socks):
+            log.notice("Ready to accept connections")
+        if cfg["unixsocket"]:
+            log.notice(f"The server is now ready to accept connections at {cfg['unixsocket']}")
+        if 0 < cfg["maxmemory"] < 1024 * 1024:
+            log.warning(f"WARNING: You specified a maxmemory value that is less than 1MB "
+                        f"(current value is {cfg['maxmemory']} bytes). Are you sure this is "
+                        f"what you really want?")
         self._cron_task = asyncio.ensure_future(self._cron())
 
     startup_hooks: list[Callable[[], None]]
@@ -714,7 +893,7 @@ class Server:
                 self.log.warning(f"cron error: {exc!r}")
 
     def cron(self) -> None:
-        for db in self.keyspace.dbs:
+        for db in self.keyspace.dbs if getattr(self, "active_expire_enabled", True) else ():
             if db.expires:
                 removed = db.active_expire()
                 while removed > 5:
@@ -756,13 +935,14 @@ class Server:
         if self._stopped is not None and not self._stopped.done():
             self._stopped.set_result(code)
 
-    def shutdown(self, save: bool | None = None, by_signal: str | None = None) -> bool:
-        """SHUTDOWN: save if asked (or if save points are set), then stop."""
+    def shutdown(self, save: bool | None = None, by_signal: str | None = None,
+                 force: bool = False) -> bool:
+        """SHUTDOWN: save if asked (or if save points are set), then stop. Returns False
+        (and keeps running) when the final save fails and ``force`` is not set."""
         log = self.log
         if by_signal:
-            log.warning(f"Received {by_signal} scheduling shutdown...")
-        else:
-            log.warning("User requested shutdown...")
+            log.signal_handler(f"Received {by_signal} scheduling shutdown...")
+        log.warning("User requested shutdown...")
         for hook in list(self.shutdown_hooks):
             hook()
         if save is None:
@@ -771,25 +951,36 @@ class Server:
             log.notice("Saving the final RDB snapshot before exiting.")
             try:
                 from . import persistence
+
+                ok = bool(persistence.save_rdb(self))
             except ImportError:
-                log.warning("Error trying to save the DB, can't exit.")
-                return False
-            if not persistence.save_rdb(self):
-                log.warning("Error trying to save the DB, can't exit.")
-                return False
-        if self.config["pidfile"]:
+                ok = False
+            if not ok:
+                if force:
+                    log.warning("Error trying to save the DB. Exit anyway.")
+                else:
+                    log.warning("Error trying to save the DB, can't exit.")
+                    log.warning("Errors trying to shut down the server. Check the logs for "
+                                "more information.")
+                    return False
+        if self.config["daemonize"] or self.config["pidfile"]:
             log.notice("Removing the pid file.")
             try:
                 os.unlink(self.config["pidfile"])
             except OSError:
                 pass
-        log.warning("Redis is now ready to exit, bye bye...")
+        for srv in self.servers:
+            srv.close()
+        log.warning(f"{'Sentinel' if self.mode == 'sentinel' else 'Redis'} is now ready to "
+                    f"exit, bye bye...")
         self.in_shutdown = True
         self.stop(0)
         return True
 
-
 Server.startup_hooks = []
+# callables ``init(server)`` run at the end of every Server.__init__ (replication attaches
+# its per-server state, guards, hooks and INFO section here)
+Server.init_hooks: list[Callable[[Server], None]] = []
 
 
 class _NoReply:
@@ -800,13 +991,13 @@ _NO_REPLY = _NoReply()
 NO_REPLY = _NO_REPLY
 
 
-def _logo(port: int, pid: int) -> str:
+def _logo(port: int, pid: int, mode: str = "standalone") -> str:
     return (
         f"                _._                                                  \n"
         f"           _.-``__ ''-._                                             \n"
         f"      _.-``    `.  `_.  ''-._           Redis {REDIS_VERSION} (00000000/0) 64 bit\n"
         f"  .-`` .-```.  ```\\/    _.,_ ''-._                                  \n"
-        f" (    '      ,       .-`  | `,    )     Running in standalone mode\n"
+        f" (    '      ,       .-`  | `,    )     Running in {mode} mode\n"
         f" |`-._`-...-` __...-.``-._|'` _.-'|     Port: {port}\n"
         f" |    `-._   `._    /     _.-'    |     PID: {pid}\n"
         f"  `-._    `-._  `-./  _.-'    _.-'                                   \n"
@@ -822,9 +1013,104 @@ def _logo(port: int, pid: int) -> str:
     )
 
 
-def run(config: Config, *, use_uvloop: bool = True) -> int:
+def _stdout_isatty() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _adjust_open_files(server: "Server") -> None:
+    """Raise the open files limit for maxclients as Redis' ``adjustOpenFilesLimit``."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover
+        return
+    log = server.log
+    maxclients = server.config["maxclients"]
+    want = maxclients + 32
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return
+    best, err = want, 0
+    while best > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (best, best if hard != resource.RLIM_INFINITY
+                                                        and best > hard else hard))
+            break
+        except (OSError, ValueError) as exc:
+            err = getattr(exc, "errno", None) or 1
+            if best < 16:
+                best = soft
+                break
+            best -= 16
+    best = max(best, soft)
+    if best < want:
+        if best <= 32:
+            log.warning(f"Your current 'ulimit -n' of {soft} is not enough for the server to "
+                        f"start. Please increase your open file limit to at least {want}. "
+                        f"Exiting.")
+            raise SystemExit(1)
+        server.config.set_value("maxclients", best - 32)
+        log.warning(f"You requested maxclients of {maxclients} requiring at least {want} max "
+                    f"file descriptors.")
+        log.warning(f"Server can't set maximum open files to {want} because of OS error: "
+                    f"{os.strerror(err or 1)}.")
+        log.warning(f"Current maximum open files is {best}. maxclients has been reduced to "
+                    f"{best - 32} to compensate for low ulimit. If you need higher maxclients "
+                    f"increase 'ulimit -n'.")
+    else:
+        log.notice(f"Increased maximum number of open files to {want} (it was originally set "
+                   f"to {soft}).")
+
+
+def _check_backlog(server: "Server") -> None:
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            somaxconn = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    backlog = server.config["tcp-backlog"]
+    if 0 < somaxconn < backlog:
+        server.log.warning(f"WARNING: The TCP backlog setting of {backlog} cannot be enforced "
+                           f"because /proc/sys/net/core/somaxconn is set to the lower value of "
+                           f"{somaxconn}.")
+
+
+def _memory_warnings(server: "Server") -> None:
+    """The overcommit warning Redis prints on Linux (it reads the same /proc file)."""
+    try:
+        with open("/proc/sys/vm/overcommit_memory") as f:
+            overcommit = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if overcommit != 1:
+        server.log.warning(
+            "WARNING Memory overcommit must be enabled! Without it, a background save or "
+            "replication may fail under low memory condition. Being disabled, it can can also "
+            "cause failures without low memory condition, see "
+            "https://github.com/jemalloc/jemalloc/issues/1328. To fix this issue add "
+            "'vm.overcommit_memory = 1' to /etc/sysctl.conf and then reboot or run the command "
+            "'sysctl vm.overcommit_memory=1' for this to take effect.")
+
+
+def _on_signal(server: "Server", name: str) -> None:
+    """SIGTERM / SIGINT: shut down with the shutdown-on-sig* flags; a failed shutdown keeps
+    the server running, as Redis does."""
+    if server.in_shutdown:
+        return
+    flags = server.config["shutdown-on-sigint" if name == "SIGINT" else "shutdown-on-sigterm"]
+    words = flags.split()
+    save = True if "save" in words else False if "nosave" in words else None
+    if not server.shutdown(save=save, by_signal=name, force="force" in words):
+        server.log.warning(f"{name} received but errors trying to shut down the server, "
+                           f"check the logs for more information")
+
+
+def run(config: Config, *, use_uvloop: bool = True, supervised: bool = False) -> int:
     """Run a server until SHUTDOWN or a signal (the ``redislab server`` entry point)."""
     server = Server(config)
+    server.supervised = supervised
     log = server.log
     if use_uvloop:
         try:
@@ -837,9 +1123,7 @@ def run(config: Config, *, use_uvloop: bool = True) -> int:
     async def main() -> int:
         loop = asyncio.get_running_loop()
         for sig, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
-            loop.add_signal_handler(
-                sig, lambda n=name: server.shutdown(by_signal=n) or server.stop(1)
-            )
+            loop.add_signal_handler(sig, lambda n=name: _on_signal(server, n))
         try:
             return await server.serve_forever()
         except SystemExit as exc:

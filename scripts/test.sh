@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: system packages, dockerd, .venv, offline image,
+# then pytest. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/system-deps.sh
+scripts/setup.sh --test
+if docker info >/dev/null 2>&1 && .venv/bin/redislab image --help >/dev/null 2>&1; then
+    .venv/bin/redislab image build --if-missing
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,87 @@
+"""Fixtures of the backend contract suite.
+
+* Every test here runs with ``REDISLAB_HOME`` pointing at a fresh directory, so the
+  user's own labs are never seen or touched; at the end every lab left there is taken
+  down and docker objects labelled with that home are removed.
+* ``backend_name`` is parametrised over engine, process and docker. Docker tests run
+  against the real daemon: ``docker_ready`` starts dockerd when it is installed and not
+  running (as root) and builds the offline image (``redislab image build --if-missing``).
+  Without Docker (or redis-server for the process backend) the tests skip, except under
+  CI=true, where that is a failure.
+* ``make_lab(topology)`` brings a topology up on free ports and takes it down afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from labtools import BACKENDS, fast, free_topology, need, new_id, prepare, run_cli, start_dockerd
+
+from redislab.backends import BaseBackend, get_backend
+from redislab.topology import Topology
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_home(tmp_path_factory: pytest.TempPathFactory):
+    home = tmp_path_factory.mktemp("home")
+    old = os.environ.get("REDISLAB_HOME")
+    os.environ["REDISLAB_HOME"] = str(home)
+    yield home
+    from redislab.backends import attach, labs, reap
+
+    for rec in labs():
+        try:
+            attach(rec).down()
+        except Exception:
+            pass
+    try:
+        reap()
+    except Exception:
+        pass
+    if old is None:
+        os.environ.pop("REDISLAB_HOME", None)
+    else:
+        os.environ["REDISLAB_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def docker_ready() -> Any:
+    """A docker client with the daemon running and the offline image built."""
+    from redislab.backends.docker import connect
+    from redislab.backends.errors import DockerUnavailable
+    from redislab.backends.image import DEFAULT_IMAGE, exists
+
+    try:
+        client = connect(timeout=30)
+    except DockerUnavailable:
+        start_dockerd()
+        try:
+            client = connect(timeout=30)
+        except DockerUnavailable as exc:
+            need(f"docker backend: {exc}")
+    if not exists(client, DEFAULT_IMAGE):
+        run_cli("image", "build", "--if-missing", timeout=300)
+    return client
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    return prepare(request, request.param)
+
+
+@pytest.fixture
+def make_lab(backend_name: str):
+    labs: list[BaseBackend] = []
+
+    def make(topo: Topology, **kw: Any) -> BaseBackend:
+        lab = get_backend(backend_name, new_id(), **kw)
+        labs.append(lab)
+        lab.up(free_topology(fast(topo)))
+        return lab
+
+    yield make
+    for lab in labs:
+        lab.down()

@@ -1,0 +1,157 @@
+"""Helpers of the backend contract suite (the fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from nodes import IN_CI, require_binary
+
+from redislab.backends import BaseBackend, get_backend
+from redislab.backends.base import needed_ports, port_free
+from redislab.topology import Topology
+
+BACKENDS = ["engine", "process", "docker"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def need(what: str) -> None:
+    """Skip for lack of ``what`` -- or fail, under CI=true."""
+    if IN_CI:
+        pytest.fail(what)
+    pytest.skip(what)
+
+
+def start_dockerd() -> None:
+    """Start dockerd (as root, when installed and no DOCKER_HOST) and wait for it."""
+    if shutil.which("dockerd") is None or os.geteuid() != 0 or os.environ.get("DOCKER_HOST"):
+        return
+    log = open("/tmp/redislab-dockerd.log", "ab")
+    subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT,
+                     start_new_session=True, stdin=subprocess.DEVNULL)
+    for _ in range(120):
+        if subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.5)
+
+
+def prepare(request: pytest.FixtureRequest, name: str) -> str:
+    """Make sure backend ``name`` can run here (skip, or fail in CI, when it cannot)."""
+    if name == "process":
+        require_binary("redis-server")
+        require_binary("redis-sentinel")
+    elif name == "docker":
+        request.getfixturevalue("docker_ready")
+    return name
+
+
+def free_topology(topo: Topology, low: int = 12000, high: int = 19000) -> Topology:
+    """``topo`` moved to a random block of ports that are free (bus ports included)."""
+    for _ in range(500):
+        base = random.randrange(low, high, 10)
+        cand = topo.shifted(base)
+        if all(port_free(p) for p in needed_ports(cand)):
+            return cand
+    raise RuntimeError("no free block of ports")
+
+
+def fast(topo: Topology) -> Topology:
+    """``topo`` with ``repl-diskless-sync-delay 0`` on every server: Redis 7 waits 5 s by
+    default before a full sync (to batch replicas), which only slows the tests down."""
+    nodes = tuple(
+        replace(n, config=n.config + (("repl-diskless-sync-delay", ("0",)),))
+        if n.kind == "server" else n for n in topo.nodes)
+    return Topology(topo.name, nodes)
+
+
+def new_id(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def up(backend: str, topo: Topology, **kw: Any) -> BaseBackend:
+    """A lab of ``topo`` on ``backend`` on free ports (the caller takes it down)."""
+    lab = get_backend(backend, new_id(), **kw)
+    lab.up(free_topology(fast(topo)))
+    return lab
+
+
+def wait_for(fn: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1,
+             what: str = "condition") -> Any:
+    """Poll ``fn`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+        except Exception as exc:  # a node restarting, a link coming up
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def docker_objects(label: str) -> list[str]:
+    """Containers and networks carrying ``label`` (k=v), when docker answers."""
+    from redislab.backends.docker import connect, docker_reachable
+    from redislab.backends.errors import DockerUnavailable
+
+    if not docker_reachable():
+        return []
+    try:
+        client = connect(timeout=10)
+    except DockerUnavailable:
+        return []
+    flt = {"label": label}
+    out = [f"container {c['Names'][0]}" for c in client.api.containers(all=True, filters=flt)]
+    out += [f"network {n['Name']}" for n in client.api.networks(filters=flt)]
+    return out
+
+
+def lab_processes(lab_id: str) -> list[str]:
+    """Live node processes running in the lab's directory."""
+    from redislab.backends import state
+
+    out = []
+    for pid in state.pids_in(state.labs_dir() / lab_id):
+        cmd = state.pid_cmdline(pid) or ""
+        if state.pid_alive(pid) and "redis" in cmd:
+            out.append(f"pid {pid} ({cmd.strip()})")
+    return out
+
+
+def lab_leftovers(lab_id: str, pids: list[int] = ()) -> list[str]:
+    """What a lab left behind: its record or directory, node processes, docker objects."""
+    from redislab.backends import state
+    from redislab.backends.docker import LABEL_LAB
+
+    left = []
+    if (state.labs_dir() / f"{lab_id}.json").exists():
+        left.append("record")
+    if (state.labs_dir() / lab_id).exists():
+        left.append("directory")
+    left += [f"pid {p}" for p in pids if state.pid_alive(p)]
+    left += lab_processes(lab_id)
+    left += docker_objects(f"{LABEL_LAB}={lab_id}")
+    return left
+
+
+def run_cli(*args: str, timeout: float = 120, check: bool = True,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``redislab ARGS`` in a fresh process (as from another shell)."""
+    res = subprocess.run([sys.executable, "-m", "redislab", *args], capture_output=True,
+                         text=True, timeout=timeout, cwd=ROOT, env=env)
+    if check:
+        assert res.returncode == 0, f"redislab {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
+    return res

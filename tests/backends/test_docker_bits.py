@@ -1,0 +1,179 @@
+"""Docker specifics: the offline image, the compose export run for real, clear errors."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import uuid
+from pathlib import Path
+
+import docker
+import pytest
+import redis
+import yaml
+
+from labtools import docker_objects, free_topology, run_cli, wait_for
+
+from redislab import topology as T
+from redislab.backends import BackendError, DockerUnavailable, ImageMissing, get_backend, state
+from redislab.backends import image as image_mod
+from redislab.backends.docker import LABEL_HOME, LABEL_LAB, connect
+
+
+def test_rootfs_holds_binaries_libraries_and_loader(tmp_path: Path) -> None:
+    fs = image_mod.collect()
+    out = tmp_path / "rootfs.tar"
+    image_mod.write_rootfs(fs, out)
+    with tarfile.open(out) as tar:
+        names = set(tar.getnames())
+        passwd = tar.extractfile("etc/passwd").read().decode()
+        members = {m.name: m for m in tar.getmembers()}
+    for prog in ("redis-server", "redis-sentinel", "redis-cli"):
+        assert f"usr/bin/{prog}" in names
+    for lib in fs.files:  # every ldd line, the loader included, reachable at its path
+        assert members[_resolve(members, lib)].isfile(), lib
+    assert any("ld-linux" in lib or "ld-musl" in lib for lib in fs.files)
+    assert "redis:x:999:999" in passwd
+    assert members["data"].isdir() and members["tmp"].mode == 0o1777
+    assert fs.version.count(".") == 2
+
+
+def _resolve(members: dict, path: str, depth: int = 0) -> str:
+    """``path`` inside the tarball, following its symlinks as the loader would."""
+    assert depth < 20, path
+    parts = path.strip("/").split("/")
+    for i in range(1, len(parts) + 1):
+        head = "/".join(parts[:i])
+        m = members.get(head)
+        assert m is not None, f"{head} missing (resolving {path})"
+        if m.issym():
+            target = os.path.normpath(os.path.join(os.path.dirname("/" + head), m.linkname))
+            rest = "/".join(parts[i:])
+            return _resolve(members, f"{target}/{rest}" if rest else target, depth + 1)
+    return "/".join(parts)
+
+
+def test_image_runs_redis(docker_ready) -> None:
+    out = docker_ready.containers.run(image_mod.DEFAULT_IMAGE, ["redis-server", "--version"],
+                                      remove=True, labels={"redislab.test": "1"})
+    assert b"Redis server v=" in out
+    out = docker_ready.containers.run(image_mod.DEFAULT_IMAGE, ["redis-cli", "--version"],
+                                      remove=True, labels={"redislab.test": "1"})
+    assert out.startswith(b"redis-cli ")
+
+
+def test_image_build_offline(docker_ready) -> None:
+    """A fresh build under a throw-away tag; the shared default image is left as it is."""
+    tag = f"test-{uuid.uuid4().hex[:6]}"
+    name = image_mod.build(docker_ready, tag=tag, latest=False)
+    try:
+        assert name == f"{image_mod.REPOSITORY}:{tag}"
+        cfg = docker_ready.images.get(name).attrs["Config"]
+        assert cfg["Cmd"] == ["redis-server"] and cfg["WorkingDir"] == "/data"
+        out = docker_ready.containers.run(name, ["redis-sentinel", "--version"], remove=True,
+                                          labels={"redislab.test": "1"})
+        assert b"v=" in out
+    finally:
+        docker_ready.images.remove(name)
+    assert "already here" in run_cli("image", "build", "--if-missing").stdout
+
+
+def test_missing_image_says_build_it(docker_ready) -> None:
+    lab = get_backend("docker", "timg", image="redislab/redis:no-such-tag")
+    with pytest.raises(ImageMissing, match="redislab image build"):
+        lab.up(free_topology(T.standalone(1)))
+    assert image_mod.default_image(docker_ready) in (image_mod.PREFERRED_IMAGE,
+                                                     image_mod.DEFAULT_IMAGE)
+
+
+def test_daemon_not_running_is_clear(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    with pytest.raises(DockerUnavailable, match="not running|cannot talk"):
+        connect(timeout=5)
+    with pytest.raises(DockerUnavailable):
+        get_backend("docker", "tnodocker").up(T.standalone(1, base_port=free_port_base()))
+
+
+def free_port_base() -> int:
+    return free_topology(T.standalone(1)).ports[0]
+
+
+def test_process_backend_without_redis_is_clear(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BackendError, match="redis-server not found on PATH.*apt-get install"):
+        get_backend("process", "tnobin").up(T.standalone(1, base_port=free_port_base()))
+    assert not (state.labs_dir() / "tnobin.json").exists()
+
+
+def _compose_up(client, directory: Path, labels: dict[str, str]) -> list:
+    """Create what docker-compose.yml describes, with the docker SDK (the `docker compose`
+    plugin is not installed here): the network, then each service in dependency order."""
+    doc = yaml.safe_load((directory / "docker-compose.yml").read_text())
+    project = doc["name"]
+    made = []
+    nets = {}
+    for name, spec in doc.get("networks", {}).items():
+        ipam = docker.types.IPAMConfig(pool_configs=[
+            docker.types.IPAMPool(subnet=c["subnet"]) for c in spec["ipam"]["config"]])
+        nets[name] = client.networks.create(f"{project}_{name}", driver=spec["driver"],
+                                            ipam=ipam, labels={**spec["labels"], **labels})
+        made.append(nets[name])
+    done: set[str] = set()
+    services = doc["services"]
+    while len(done) < len(services):
+        for name, svc in services.items():
+            if name in done or not set(svc.get("depends_on", [])) <= done:
+                continue
+            volumes = []
+            for v in svc["volumes"]:
+                src, dst, *mode = v.split(":")
+                volumes.append(f"{(directory / src).resolve()}:{dst}:{mode[0] if mode else 'rw'}")
+            ports = {}
+            for p in svc.get("ports", []):
+                host_ip, host_port, cport = p.split(":")
+                ports[f"{cport}/tcp"] = (host_ip, int(host_port))
+            kw = {}
+            if "networks" in svc:
+                (net_name, net_cfg), = svc["networks"].items()
+                kw["network"] = nets[net_name].name
+                kw["networking_config"] = {nets[net_name].name: client.api.create_endpoint_config(
+                    ipv4_address=net_cfg["ipv4_address"])}
+            else:
+                kw["network_mode"] = svc["network_mode"]
+            c = client.containers.run(svc["image"], svc["command"], name=svc["container_name"],
+                                      detach=True, volumes=volumes, ports=ports,
+                                      labels={**svc["labels"], **labels}, **kw)
+            made.append(c)
+            done.add(name)
+    return made
+
+
+def test_exported_compose_project_runs(docker_ready, tmp_path: Path) -> None:
+    topo = free_topology(T.replication(password="123456"))
+    base = topo.ports[0]
+    project_dir = tmp_path / "compose"
+    out = run_cli("export", "compose", "replication", str(project_dir), "--password",
+                  "123456", "--port", str(base)).stdout
+    assert "docker-compose.yml" in out
+    assert "docker compose" in out  # says how the YAML was checked
+    doc = yaml.safe_load((project_dir / "docker-compose.yml").read_text())
+    lab_id = f"compose{uuid.uuid4().hex[:6]}"
+    doc["name"] = lab_id  # a project name of our own, so parallel runs do not collide
+    for name, svc in doc["services"].items():
+        svc["container_name"] = f"{lab_id}-{name}"
+    (project_dir / "docker-compose.yml").write_text(yaml.safe_dump(doc))
+    labels = {LABEL_LAB: lab_id, LABEL_HOME: state.home_tag()}  # reaped if we crash
+    made = _compose_up(docker_ready, project_dir, labels)
+    try:
+        replica = redis.Redis(port=base + 1, password="123456", protocol=2)
+        wait_for(lambda: replica.info("replication")["master_link_status"] == "up",
+                 timeout=30, what="replica1 linked to the master")
+        master = redis.Redis(port=base, password="123456", protocol=2)
+        master.set("a", "250")
+        assert master.execute_command("WAIT", 2, 5000) == 2
+        assert redis.Redis(port=base + 2, password="123456", protocol=2).get("a") == b"250"
+        assert master.info("replication")["connected_slaves"] == 2
+    finally:
+        for obj in reversed(made):
+            obj.remove(force=True) if hasattr(obj, "status") else obj.remove()
+    assert docker_objects(f"{LABEL_LAB}={lab_id}") == []
