@@ -134,6 +134,16 @@ class Node:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def wait_for(fn, timeout: float, what: str) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -143,8 +153,9 @@ def wait_for(fn, timeout: float, what: str) -> None:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float]:
-    """(seconds until redis-cli --pipe returned, seconds until both replicas caught up)."""
+def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float, list[float]]:
+    """(seconds until redis-cli --pipe returned, seconds until both replicas caught up,
+    CPU seconds the master and each replica spent meanwhile)."""
     master = Node(kind).start()
     replicas: list[Node] = []
     conns: list[Conn] = []
@@ -165,6 +176,8 @@ def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float]:
         cli = shutil.which("redis-cli")
         if not cli:
             raise SystemExit("redis-cli not found on PATH")
+        nodes = [master, *replicas]
+        cpu0 = [cpu_seconds(n.proc.pid) for n in nodes]  # type: ignore[union-attr]
         t0 = time.perf_counter()
         res = subprocess.run([cli, "-p", str(master.port), "--pipe"], input=payload,
                              capture_output=True, timeout=600)
@@ -183,7 +196,8 @@ def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float]:
 
         wait_for(caught_up, 600, "replicas to catch up")
         t_all = time.perf_counter() - t0
-        return t_pipe, t_all
+        cpu = [cpu_seconds(n.proc.pid) - c0 for n, c0 in zip(nodes, cpu0)]  # type: ignore
+        return t_pipe, t_all, cpu
     finally:
         for c in conns:
             c.close()
@@ -197,9 +211,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="best of N runs per server")
     args = ap.parse_args()
     payload = b"".join(b"set k%d v%d\n" % (i, i) for i in range(1, args.keys + 1))
-    results: dict[str, tuple[float, float]] = {}
+    results: dict[str, tuple[float, float, list[float]]] = {}
+    print(f"{args.keys:,} SETs through redis-cli --pipe, master + 2 replicas, best of "
+          f"{args.runs} ({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     for kind in ("real", "engine"):
-        best: tuple[float, float] | None = None
+        best: tuple[float, float, list[float]] | None = None
         for _ in range(args.runs):
             t = run_once(kind, args.keys, payload)
             if best is None or t[1] < best[1]:
@@ -207,8 +223,9 @@ def main() -> int:
         assert best is not None
         results[kind] = best
         label = "redis-server" if kind == "real" else "engine"
+        cpu = ", ".join(f"{x:.2f}" for x in best[2])
         print(f"{label:13s} pipe {best[0]:7.3f}s   replicas caught up {best[1]:7.3f}s   "
-              f"({args.keys / best[1]:,.0f} keys/s end to end)")
+              f"({args.keys / best[1]:,.0f} keys/s end to end; CPU s master, replicas: {cpu})")
     ratio = results["engine"][1] / results["real"][1]
     verdict = "OK" if ratio <= TARGET else "over target"
     print(f"ratio engine/real: {ratio:.2f}x (target <= {TARGET:.0f}x): {verdict}")

@@ -58,6 +58,9 @@ def main() -> int:
     ap.add_argument("--clients", "-c", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="20000 requests (2000 for fakeredis)")
     ap.add_argument("--skip-fakeredis", action="store_true")
+    ap.add_argument("--repeat", "-r", type=int, default=1,
+                    help="run everything R times, interleaved, and keep each best figure "
+                         "(steadier on a busy machine)")
     args = ap.parse_args()
     n = 20_000 if args.quick else args.requests
     fake_n = args.fake_requests or (2_000 if args.quick else min(20_000, max(1000, n // 5)))
@@ -68,19 +71,23 @@ def main() -> int:
     try:
         for kind in kinds:
             servers.append(Server(kind).start())
-        for srv in servers:
-            for pipeline in (1, 16):
-                reqs = fake_n if srv.kind == "fakeredis" else n
-                print(f"  {srv.label:<13} -P {pipeline:<2} -n {reqs} ...", file=sys.stderr,
-                      flush=True)
-                for test, rps in benchmark(srv.port, reqs, pipeline, args.clients).items():
-                    results[srv.kind][(test, pipeline)] = rps
+        for rep in range(args.repeat):
+            for srv in servers:
+                for pipeline in (1, 16):
+                    reqs = fake_n if srv.kind == "fakeredis" else n
+                    print(f"  [{rep + 1}/{args.repeat}] {srv.label:<13} -P {pipeline:<2} "
+                          f"-n {reqs} ...", file=sys.stderr, flush=True)
+                    got = benchmark(srv.port, reqs, pipeline, args.clients)
+                    for test, rps in got.items():
+                        key = (test, pipeline)
+                        results[srv.kind][key] = max(rps, results[srv.kind].get(key, 0.0))
     finally:
         for srv in servers:
             srv.stop()
 
     print(f"\nredis-benchmark -t set,get -c {args.clients} -n {n} "
-          f"(fakeredis -n {fake_n}), requests/s\n")
+          f"(fakeredis -n {fake_n}), requests/s"
+          + (f", best of {args.repeat}" if args.repeat > 1 else "") + "\n")
     head = f"{'test':<10} {'engine':>10} {'redis':>10} {'fakeredis':>10} " \
            f"{'eng/redis':>10} {'target':>7} {'eng/fake':>9} {'target':>7}"
     print(head)
@@ -96,10 +103,11 @@ def main() -> int:
             r_ok = r_ratio is not None and r_ratio >= TARGET_REAL[pipeline]
             f_ok = f_ratio is None or f_ratio >= TARGET_FAKE
             ok &= r_ok and f_ok
+            fake_cols = (f"{f:>10.0f}", f"{f_ratio:>8.1f}x {'ok' if f_ok else 'MISS':>4}"
+                         f">={TARGET_FAKE:.0f}") if f_ratio else (f"{'-':>10}", f"{'-':>9}")
             print(f"{test + ' -P' + str(pipeline):<10} {e or 0:>10.0f} {r or 0:>10.0f} "
-                  f"{f or 0:>10.0f} {r_ratio or 0:>9.2f}x "
-                  f"{'ok' if r_ok else 'MISS':>4}>={TARGET_REAL[pipeline]:<4} "
-                  f"{f_ratio or 0:>8.1f}x {'ok' if f_ok else 'MISS':>4}>={TARGET_FAKE:.0f}")
+                  f"{fake_cols[0]} {r_ratio or 0:>9.3f}x "
+                  f"{'ok' if r_ok else 'MISS':>4}>={TARGET_REAL[pipeline]:<4} {fake_cols[1]}")
     print("\nall targets met" if ok else "\nsome targets missed")
     return 0
 

@@ -113,7 +113,10 @@ def up_cmd(topology_spec: str, backend: str, lab_id: str | None, base_port: int 
     kw: dict[str, Any] = {"image": image} if backend == "docker" else {}
     if image and backend != "docker":
         raise click.UsageError("--image is for --backend docker")
-    lab = get_backend(backend, lab_id, **kw)
+    try:
+        lab = get_backend(backend, lab_id, **kw)
+    except BackendError as exc:
+        _fail(exc)
 
     def on_signal(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -138,22 +141,25 @@ def up_cmd(topology_spec: str, backend: str, lab_id: str | None, base_port: int 
 def _print_up(console: "Console", lab: Any) -> None:
     from rich.table import Table
 
-    from .topology import describe
-
     table = Table(title=f"lab {lab.lab_id}: {lab.topology.name} on {lab.name}",
                   title_justify="left")
     for col in ("node", "address", "what", "try"):
-        table.add_column(col)
-    lines = dict(zip(lab.topology.names, describe(lab.topology)))
+        table.add_column(col, no_wrap=col in ("node", "address"))
     for node in lab.topology.nodes:
         host, port = lab.address(node.name)
-        what = lines[node.name].split(None, 3)[3] if len(lines[node.name].split(None, 3)) > 3 else ""
+        if node.replicaof:
+            what = f"replica of {node.replicaof}"
+        elif node.monitor:
+            what = f"sentinel: {node.monitor.name} = {node.monitor.master}"
+        elif node.cluster_enabled:
+            what = "cluster node (not formed yet)"
+        else:
+            what = "master" if any(n.replicaof == node.name for n in lab.topology.nodes) else ""
         cmd = "INFO sentinel" if node.is_sentinel else "INFO replication"
-        table.add_row(node.name, f"{host}:{port}", what,
-                      f"redislab exec {node.name} {cmd}")
+        table.add_row(node.name, f"{host}:{port}", what, f"redislab exec {node.name} {cmd}")
     console.print(table)
-    console.print("[dim]redislab status · redislab logs <node> -f · redislab down"
-                  + (f" {lab.lab_id}" if lab.lab_id else "") + "[/]")
+    console.print(f"[dim]next: redislab status · redislab logs <node> -f · "
+                  f"redislab down {lab.lab_id}[/]")
 
 
 # ---------------------------------------------------------------------------- status
@@ -197,12 +203,13 @@ def _node_row(lab: Any, node: Any) -> list[str]:
         offset = info.get("slave_repl_offset", "-")
         status = info.get("master_link_status", "?")
         color = "green" if status == "up" else "red"
-        link = (f"[{color}]{status}[/] to {info.get('master_host', '?')}:"
+        link = (f"[{color}]{status}[/] {info.get('master_host', '?')}:"
                 f"{info.get('master_port', '?')}")
         role = "replica"
     else:
         offset = info.get("master_repl_offset", "-")
-        link = f"{info.get('connected_slaves', '0')} replica(s)"
+        n = info.get("connected_slaves", "0")
+        link = f"{n} replica{'' if n == '1' else 's'}"
     return [node.name, node.kind, state, role, addr, offset, link]
 
 

@@ -1,80 +1,74 @@
-"""``redislab`` with no arguments, until the TUI lands: a three-node engine lab on this
-machine (one master, two replicas once replication is in) and a usage screen."""
+"""``redislab`` with no arguments, until the TUI lands: three fresh built-in engine nodes
+(the start of the first lesson) and a usage screen. Ctrl-C tears the lab down.
+
+It goes through the engine backend like any lab, so ``redislab status``, ``redislab exec``
+and ``redislab logs`` work on it from another terminal.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import socket
+import signal
+import time
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from . import topology
+from .backends import BackendError, get_backend
+from .backends.base import port_free
+
 BASE_PORT = 6379
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _pick_ports(n: int = 3) -> list[int]:
+def _base_port(n: int = 3) -> int:
     for base in range(BASE_PORT, BASE_PORT + 1000, 10):
-        ports = list(range(base, base + n))
-        if all(_free(p) for p in ports):
-            return ports
-    raise SystemExit("redislab: no three free consecutive ports found from 6379 up")
+        if all(port_free(p) for p in range(base, base + n)):
+            return base
+    raise BackendError("no three free consecutive ports found from 6379 up")
 
 
 def run_quick_lab() -> int:
-    from .engine.config import Config
-    from .engine.log import Logger
-    from .engine.server import Server
-
     console = Console()
-    ports = _pick_ports()
-    names = ["node1", "node2", "node3"]
-    logs: list[str] = []
-
-    async def main() -> None:
-        servers = []
-        for name, port in zip(names, ports):
-            cfg = Config()
-            cfg.load_text(f"port {port}\nsave \"\"\n")
-            logger = Logger(role=lambda: "M")
-            logger.set_file("/dev/null")
-            logger.subscribers.append(lambda line, n=name: logs.append(f"[{n}] {line}"))
-            srv = Server(cfg, logger=logger)
-            await srv.start()
-            servers.append(srv)
-        table = Table(title="redislab quick lab: three built-in engine nodes")
-        table.add_column("node")
-        table.add_column("address")
-        table.add_column("try")
-        for name, port in zip(names, ports):
-            table.add_row(name, f"127.0.0.1:{port}", f"redis-cli -p {port} INFO replication")
+    try:
+        topo = topology.standalone(3, base_port=_base_port())
+        lab = get_backend("engine")
+        with console.status("starting three engine nodes..."):
+            lab.up(topo)
+    except BackendError as exc:
+        console.print(f"[red]redislab: {exc}[/red]")
+        return 1
+    try:
+        table = Table(title=f"redislab lab {lab.lab_id}: three built-in engine nodes")
+        for col in ("node", "address", "try"):
+            table.add_column(col)
+        ports = []
+        for node in topo.names:
+            host, port = lab.address(node)
+            ports.append(port)
+            table.add_row(node, f"{host}:{port}", f"redis-cli -p {port} INFO replication")
         console.print(table)
+        a, b, c = ports
         console.print(Panel(
-            "Each node is a real Redis endpoint: use redis-cli, redis-benchmark or redis-py.\n"
-            f"Make node2 a replica of node1:  redis-cli -p {ports[1]} REPLICAOF 127.0.0.1 {ports[0]}\n"
-            f"Write on node1, read on node2:  redis-cli -p {ports[0]} SET k v; "
-            f"redis-cli -p {ports[1]} GET k\n\n"
-            "Other commands: redislab --help  (server, and more as they land)\n"
-            "Press Ctrl-C to stop the lab.",
+            "Each node is a real Redis endpoint: use redis-cli, redis-benchmark or redis-py.\n\n"
+            f"  Make node2 and node3 replicas of node1:\n"
+            f"    redis-cli -p {b} REPLICAOF 127.0.0.1 {a}\n"
+            f"    redis-cli -p {c} REPLICAOF 127.0.0.1 {a}\n"
+            f"  Write on node1, read on a replica:\n"
+            f"    redis-cli -p {a} SET k v && redis-cli -p {b} GET k\n"
+            f"  Try writing on a replica:   redis-cli -p {b} SET x 1\n\n"
+            "From another terminal:  redislab status | redislab exec node2 INFO replication |"
+            " redislab logs node1 -f\n"
+            "Press Ctrl-C to stop the lab and remove its nodes.",
             title="usage",
         ))
-        try:
-            await asyncio.Event().wait()
-        finally:
-            for srv in servers:
-                srv.stop()
-
-    try:
-        asyncio.run(main())
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
+        pass
+    finally:
+        with console.status("stopping the lab..."):
+            lab.down()
         console.print("lab stopped.")
     return 0

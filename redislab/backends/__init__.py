@@ -95,24 +95,26 @@ def reap(*, docker: bool | None = None) -> list[str]:
             reaped.append(rec.id)
         else:
             known.add(rec.id)
-    use_docker = docker if docker is not None else _docker_worth_checking(docker_records)
+    use_docker = docker if docker is not None else _docker_worth_checking()
     if use_docker:
         from .docker import connect, reap_orphans
 
         try:
             client = connect(timeout=10)
-        except DockerUnavailable:
-            return reaped
-        for rec in docker_records:
-            if rec.owner is None and rec.state == "running" and not _any_container(client, rec):
-                attach(rec).down()
-                known.discard(rec.id)
-                reaped.append(rec.id)
-        reaped += reap_orphans(client, known)
+            for rec in docker_records:
+                if rec.owner is None and rec.state == "running" and \
+                        not _any_container(client, rec):
+                    attach(rec).down()
+                    known.discard(rec.id)
+                    reaped.append(rec.id)
+            reaped += reap_orphans(client, known)
+        except Exception:  # best effort: a daemon going away mid-way must not break a command
+            pass
     return reaped
 
 
-def _docker_worth_checking(docker_records: list[LabRecord]) -> bool:
+def _docker_worth_checking() -> bool:
+    """Only when a daemon may be there (a socket or DOCKER_HOST): never slow a command."""
     from .docker import docker_reachable
 
     return docker_reachable()

@@ -29,7 +29,7 @@ import shlex
 import shutil
 import socket
 import time
-from typing import Any, AsyncIterator, Iterable, Protocol, runtime_checkable
+from typing import Any, AsyncIterator, Protocol, runtime_checkable
 
 from ..topology import NodeSpec, Topology
 from . import state
@@ -192,7 +192,10 @@ class BaseBackend(abc.ABC):
 
         if self.record is not None:
             raise BackendError(f"lab {self.record.id} is already up")
-        reap()
+        try:
+            reap()
+        except BackendError:
+            pass  # a stale lab that cannot be removed now must not stop a new one
         self._preflight(topology)
         lab_id = self._claim_id(topology)
         busy = [p for p in needed_ports(topology) if not port_free(p)]
@@ -535,6 +538,3 @@ def collect_lines(agen: AsyncIterator[str], limit: int | None = None) -> list[st
 
     return asyncio.run(run())
 
-
-def flatten(items: Iterable[Iterable[str]]) -> list[str]:
-    return [x for it in items for x in it]

@@ -30,7 +30,7 @@ def export(topo: Topology, directory: str | os.PathLike[str], *, image: str,
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    project = project or f"redislab-{topo.name}"
+    project = project or f"redis-{topo.name}"
     host_mode = topo.is_cluster
     net = ipaddress.IPv4Network(subnet)
     hosts = list(net.hosts())

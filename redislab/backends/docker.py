@@ -192,7 +192,8 @@ class DockerBackend(BaseBackend):
 
     def _preflight(self, topology: Topology) -> None:
         client = self.dclient
-        self.image = image.require(client, self.image) if self.image else image.default_image(client)
+        self.image = (image.require(client, self.image) if self.image
+                      else image.default_image(client))
 
     def conf_path(self, node: str) -> str:
         spec = self.spec(node)

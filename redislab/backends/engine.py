@@ -25,6 +25,10 @@ class EngineBackend(LocalBackend):
         mode = "sentinel" if node.is_sentinel else "server"
         return [sys.executable, "-m", "redislab", mode, self.conf_path(node.name)]
 
+    def display_command(self, node: NodeSpec) -> list[str]:
+        mode = "sentinel" if node.is_sentinel else "server"
+        return ["redislab", mode, self.conf_path(node.name)]
+
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         path = env.get("PYTHONPATH")

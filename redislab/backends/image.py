@@ -23,7 +23,6 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .errors import BackendError, ImageMissing

@@ -52,6 +52,10 @@ class LocalBackend(BaseBackend):
         """The argv that runs ``node`` with its conf file."""
         raise NotImplementedError
 
+    def display_command(self, node: NodeSpec) -> list[str]:
+        """``command`` as a person would type it (shown in confs and equivalents)."""
+        return self.command(node)
+
     def env(self) -> dict[str, str]:
         return dict(os.environ)
 
@@ -59,7 +63,7 @@ class LocalBackend(BaseBackend):
         d = self.node_dir(node.name)
         basics = conf.local_basics(node, directory=d, logfile=self.log_path(node.name))
         header = (f"redislab lab {self._rec().id}, node {node.name} ({self.name} backend)\n"
-                  f"started as: {' '.join(self.command(node))}")
+                  f"started as: {' '.join(self.display_command(node))}")
         return conf.render(node, topo, resolve=self.internal_address, basics=basics,
                            header=header)
 
@@ -252,7 +256,7 @@ class LocalBackend(BaseBackend):
         pid = self._pid(node) if self.record else None
         pid_s = str(pid) if pid else f"$(pgrep -f {self.conf_path(node)})"
         cli = " ".join(self.cli_args(node))
-        start = " ".join(self.command(spec))
+        start = " ".join(self.display_command(spec))
         return {
             "up": start,
             "start": start,

@@ -1081,6 +1081,7 @@ class Config:
         self.module_configs: dict[str, str] = {}
         self.explicit: set[str] = set()
         self._listeners: list[Callable[[str, Any], None]] = []
+        self.restoring = False  # True while a failed CONFIG SET puts the old values back
         self._save_loaded = False
         self._command_names: set[str] | None = None
 
@@ -1315,12 +1316,16 @@ class Config:
                     fn(spec.name, self.values[spec.name])
             except ConfigError as exc:
                 self._restore(old, old_cwd)
-                for s in applied + [spec]:
-                    for fn in self._listeners:
-                        try:
-                            fn(s.name, self.values[s.name])
-                        except ConfigError:
-                            pass
+                self.restoring = True
+                try:
+                    for s in applied + [spec]:
+                        for fn in self._listeners:
+                            try:
+                                fn(s.name, self.values[s.name])
+                            except ConfigError:
+                                pass
+                finally:
+                    self.restoring = False
                 raise ConfigError(f"ERR CONFIG SET failed (possibly related to argument "
                                   f"'{typed[spec.name]}') - {exc}") from None
             applied.append(spec)

@@ -294,7 +294,8 @@ class Replication:
         self.fed = 0  # bytes of the current link fed to the parser
         self.raw: list[bytes] = []  # received, not yet applied stream bytes
         self.raw_len = 0
-        self.batch: list[list[bytes]] = []
+        self.batch: list[list[bytes]] = []  # the requests apply() is running
+        self.batch_base = 0  # the offset where the first of them starts
         self.closing = False
         # write guards (recomputed when the role or the configuration changes)
         self.guard_on = False
@@ -303,8 +304,6 @@ class Replication:
         self.check_min_replicas = False
         self._call_soon: Callable[..., Any] | None = None
 
-        server.propagate_hooks.append(self.propagate)
-        server.guards.append(self.guard)
         server.info_providers["replication"] = self.info
         server.cron_hooks.append(self.cron_tick)
         server.shutdown_hooks.append(self.on_shutdown)
@@ -334,6 +333,14 @@ class Replication:
         self.check_min_replicas = (not slave and cfg["min-replicas-to-write"] > 0
                                    and cfg["min-replicas-max-lag"] > 0)
         self.guard_on = self.check_readonly or self.check_stale or self.check_min_replicas
+        self.sync_hook()
+        # the guard only sits in the command path while it has something to check
+        guards = self.server.guards
+        if self.guard_on:
+            if self.guard not in guards:
+                guards.append(self.guard)
+        elif self.guard in guards:
+            guards.remove(self.guard)
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -439,9 +446,23 @@ class Replication:
 
     def create_backlog(self) -> None:
         self.backlog = Backlog(self.config["repl-backlog-size"], self.server.master_repl_offset)
+        self.sync_hook()
 
     def free_backlog(self) -> None:
         self.backlog = None
+        self.sync_hook()
+
+    def sync_hook(self) -> None:
+        """Keep :meth:`propagate` in ``server.propagate_hooks`` only while writes have
+        somewhere to go (a top-level master with a backlog or replicas), so a standalone
+        server pays nothing for replication on its write path."""
+        hooks = self.server.propagate_hooks
+        needed = self.master_host is None and (self.backlog is not None or bool(self.replicas))
+        if needed:
+            if self.propagate not in hooks:
+                hooks.append(self.propagate)
+        elif self.propagate in hooks:
+            hooks.remove(self.propagate)
 
     def change_replid(self) -> None:
         self.server.repl_id = new_replid()
@@ -568,6 +589,7 @@ class Replication:
             link.registered = True
             self.replicas.append(link)
             c.on_close.append(self._replica_closed)
+            self.sync_hook()
 
     def try_partial(self, c: "Client", link: ReplicaLink, replid: str, offset: int) -> bool:
         """``masterTryPartialResynchronization``."""
@@ -782,6 +804,7 @@ class Replication:
                 pass
             if not self.replicas:
                 self.no_slaves_since = time.time()
+            self.sync_hook()
 
     def _replica_closed(self, c: "Client") -> None:
         r = getattr(c, "repl", None)
@@ -1189,7 +1212,14 @@ class Replication:
             raise
         except Exception as exc:  # pragma: no cover - keep the server alive
             self.log.warning(f"Replication link error: {exc!r}")
-            self._link_failed(gen)
+            if self.master is not None and self.master.transport is self._link_transport(gen):
+                self.master.close()  # caches the master state and reconnects
+            else:
+                self._link_failed(gen)
+
+    def _link_transport(self, gen: int) -> Any:
+        w = self.link_writer
+        return w.transport if w is not None and gen == self.link_gen else None
 
     async def _handshake(self, gen: int) -> None:
         host, port = self.master_host, self.master_port
@@ -1576,8 +1606,7 @@ class Replication:
         if self.closing:
             return
         self.log.warning("Connection with master lost.")
-        if c.multi is not None:  # a transaction cut in half: its offset cannot be resumed
-            c.multi = None
+        c.multi = None  # a transaction cut in half is discarded; the offset excludes it
         self.log.notice("Caching the disconnected master state.")
         self.cached = CachedMaster(self.master_replid, self.reploff, c.db.index)
         self._set_state(CONNECT)
@@ -1620,6 +1649,9 @@ class Replication:
             reqs = parser.parsed
             error = exc
         self.batch = reqs
+        self.batch_base = self.reploff
+        if c.multi is not None:
+            self.batch_base += 15 + sum(canonical_len(a) for _, a in c.multi)
         out: list[bytes] = []
         c.out = out
         call = srv.call
@@ -1645,6 +1677,10 @@ class Replication:
             self.discard_cached_master()
             return
         complete = self.fed - parser.pending_bytes() - _partial_len(parser)
+        if c.multi is not None:
+            # a transaction is not applied before its EXEC: hold MULTI and what it queued
+            # back (Redis does not advance the offset of a master client in MULTI)
+            complete -= 15 + sum(canonical_len(a) for _, a in c.multi)
         applied = complete - (self.fed - self.raw_len)
         if applied <= 0:
             return
@@ -1662,7 +1698,7 @@ class Replication:
 
     def _offset_before(self, args: list[bytes]) -> int:
         """Our applied offset just before the master's request ``args`` of this batch."""
-        off = self.reploff
+        off = self.batch_base
         for r in self.batch:
             if r is args:
                 return off
@@ -1831,7 +1867,11 @@ class Replication:
         srv = self.server
         if self.replicas:
             lagging = [r for r in self.replicas if r.ack_off != srv.master_repl_offset]
-            if lagging and self.config["shutdown-timeout"]:
+            if lagging and self.config["shutdown-timeout"] and self.master_host is None:
+                # Redis asks for ACKs and pauses writes until the replicas caught up; our
+                # last writes are flushed to their sockets before we close them
+                self.feed_raw(_GETACK)
+                self.flush()
                 self.log.notice("Waiting for replicas before shutting down.")
             n = len(self.replicas)
             self.log.notice(f"{n} of {n} replicas are in sync when shutting down.")

@@ -95,8 +95,6 @@ def format_double(value: float) -> bytes:
         return b"inf"
     if value == float("-inf"):
         return b"-inf"
-    if value == int(value) and abs(value) < 1e17:
-        return b"%d" % int(value)
     return (b"%.17g" % value)
 
 

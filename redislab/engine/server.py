@@ -293,8 +293,7 @@ class Client(asyncio.Protocol):
 
     def block(self, blocked: Blocked) -> None:
         self.blocked = True
-        if self.transport is not None:
-            self.transport.pause_reading()
+        # reading goes on (requests queue in self.pending), so a disconnect is noticed
         fut = asyncio.ensure_future(blocked.awaitable)
         fut.add_done_callback(self._unblock)
 
@@ -318,8 +317,6 @@ class Client(asyncio.Protocol):
             self.write(b"".join(out))
         if self.closing:
             self.close()
-        elif not self.blocked and self.transport is not None:
-            self.transport.resume_reading()
 
     # ---------------------------------------------------------------- info
 
@@ -1020,48 +1017,74 @@ def _stdout_isatty() -> bool:
         return False
 
 
-def _adjust_open_files(server: "Server") -> None:
-    """Raise the open files limit for maxclients as Redis' ``adjustOpenFilesLimit``."""
+def raise_nofile(want: int) -> tuple[int, int]:
+    """Make ``want`` file descriptors available if possible, as Redis'
+    ``adjustOpenFilesLimit`` (which steps down 16 at a time from ``want`` until
+    ``setrlimit`` accepts); returns (the limit now in force, errno of the refusal or 0)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= want:
+        return want, 0
+    err = 0
+    candidates = [want]
+    if hard != resource.RLIM_INFINITY and hard < want:
+        candidates.append(want - 16 * -(-(want - hard) // 16))
+    for best in candidates:
+        if best <= soft:
+            break
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (best, best))
+            return best, err
+        except (OSError, ValueError) as exc:
+            err = getattr(exc, "errno", None) or 1  # EPERM when raising the hard limit
+            try:
+                if hard == resource.RLIM_INFINITY or best <= hard:
+                    resource.setrlimit(resource.RLIMIT_NOFILE, (best, hard))
+                    return best, err
+            except (OSError, ValueError):
+                pass
+    return soft, err or 1
+
+
+def adjust_open_files(server: "Server", maxclients: int | None = None,
+                      at_startup: bool = True) -> int:
+    """Raise the open files limit for maxclients as Redis' ``adjustOpenFilesLimit`` (with
+    its log lines); returns the maxclients the limit allows."""
     try:
         import resource
     except ImportError:  # pragma: no cover
-        return
+        return maxclients or server.config["maxclients"]
     log = server.log
-    maxclients = server.config["maxclients"]
+    if maxclients is None:
+        maxclients = server.config["maxclients"]
     want = maxclients + 32
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= want:
-        return
-    best, err = want, 0
-    while best > soft:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (best, best if hard != resource.RLIM_INFINITY
-                                                        and best > hard else hard))
-            break
-        except (OSError, ValueError) as exc:
-            err = getattr(exc, "errno", None) or 1
-            if best < 16:
-                best = soft
-                break
-            best -= 16
-    best = max(best, soft)
-    if best < want:
-        if best <= 32:
-            log.warning(f"Your current 'ulimit -n' of {soft} is not enough for the server to "
-                        f"start. Please increase your open file limit to at least {want}. "
-                        f"Exiting.")
-            raise SystemExit(1)
-        server.config.set_value("maxclients", best - 32)
-        log.warning(f"You requested maxclients of {maxclients} requiring at least {want} max "
-                    f"file descriptors.")
-        log.warning(f"Server can't set maximum open files to {want} because of OS error: "
-                    f"{os.strerror(err or 1)}.")
-        log.warning(f"Current maximum open files is {best}. maxclients has been reduced to "
-                    f"{best - 32} to compensate for low ulimit. If you need higher maxclients "
-                    f"increase 'ulimit -n'.")
-    else:
-        log.notice(f"Increased maximum number of open files to {want} (it was originally set "
-                   f"to {soft}).")
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    best, err = raise_nofile(want)
+    if best >= want:
+        if soft < want:
+            log.notice(f"Increased maximum number of open files to {want} (it was originally "
+                       f"set to {soft}).")
+        return maxclients
+    if best <= 32 and at_startup:
+        log.warning(f"Your current 'ulimit -n' of {soft} is not enough for the server to "
+                    f"start. Please increase your open file limit to at least {want}. "
+                    f"Exiting.")
+        raise SystemExit(1)
+    log.warning(f"You requested maxclients of {maxclients} requiring at least {want} max "
+                f"file descriptors.")
+    log.warning(f"Server can't set maximum open files to {want} because of OS error: "
+                f"{os.strerror(err or 1)}.")
+    log.warning(f"Current maximum open files is {best}. maxclients has been reduced to "
+                f"{best - 32} to compensate for low ulimit. If you need higher maxclients "
+                f"increase 'ulimit -n'.")
+    return best - 32
+
+
+def _adjust_open_files(server: "Server") -> None:
+    allowed = adjust_open_files(server)
+    if allowed != server.config["maxclients"]:
+        server.config.set_value("maxclients", allowed)
 
 
 def _check_backlog(server: "Server") -> None:

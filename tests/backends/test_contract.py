@@ -18,7 +18,7 @@ from labtools import BACKENDS, free_topology, lab_leftovers, prepare, up, wait_f
 from redislab import topology as T
 from redislab.backends import (BackendUnsupported, BaseBackend, NodeStartError, PortInUse,
                                find_lab, get_backend)
-from redislab.backends.base import collect_lines, port_free
+from redislab.backends.base import _no_retry, collect_lines, port_free
 
 
 def get(lab: BaseBackend, node: str, key: str) -> bytes | None:
@@ -233,7 +233,8 @@ def test_password(make_lab) -> None:
     lab = make_lab(T.replication(password="123456"))
     host, port = lab.address("master")
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(host=host, port=port, protocol=2, socket_timeout=2).get("a")
+        redis.Redis(host=host, port=port, protocol=2, socket_timeout=2,
+                    retry=_no_retry()).get("a")
     lab.exec("master", "SET", "a", "250")
     wait_for(lambda: get(lab, "replica2", "a") == b"250", timeout=20,
              what="replication with masterauth")

@@ -20,7 +20,7 @@ from labtools import (ROOT, docker_objects, fast, free_topology, lab_leftovers, 
                       run_cli, up, wait_for)
 
 from redislab import topology as T
-from redislab.backends import attach, get_backend, reap, state
+from redislab.backends import attach, reap, state
 
 
 def test_up_down_cycles(backend_name: str) -> None:

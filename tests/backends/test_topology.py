@@ -168,3 +168,15 @@ def test_export_compose_files(tmp_path) -> None:
     assert cdoc["services"]["node1"]["network_mode"] == "host" and "networks" not in cdoc
     sdoc = yaml.safe_load(export(T.sentinel(), tmp_path / "s", image="x")[0].read_text())
     assert "./sentinel1/etc:/etc/redis" in sdoc["services"]["sentinel1"]["volumes"]
+
+
+def test_shipped_topology_files() -> None:
+    from pathlib import Path
+
+    assets = Path(__file__).resolve().parents[2] / "assets" / "topologies"
+    w = T.load(assets / "walkthrough-001.yaml")
+    assert w.names == ["master", "slave-1", "slave-2"]
+    assert w.node("slave-2").replicaof == "master" and w.node("slave-2").password == "123456"
+    assert w.node("master").directive("rename-command") == ("KEYS", "")
+    s = T.load(assets / "sentinel-one.yaml")
+    assert s.node("sentinel1").monitor == T.Monitor("mymaster", "master", 1)

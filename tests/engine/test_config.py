@@ -598,3 +598,37 @@ def test_port_in_use_and_no_listener_fail_like_real(tmpdir_path, real_node):
         (ro, rerr, rrc), (eo, eerr, erc) = run_both(args + ["--save", ""],
                                                     args + ["--save", ""], tmpdir_path)
         assert (normalize_log(eo), eerr, erc) == (normalize_log(ro), rerr, rrc), args
+
+
+def test_logo_on_a_tty_matches_real(tmpdir_path):
+    """Logging to stdout on a terminal shows the ASCII logo (Redis' rule), byte for byte."""
+    import pty
+    import select as sel
+
+    outs = []
+    for kind in ("real", "engine"):
+        port = free_port()
+        base = [require_binary("redis-server")] if kind == "real" else list(ENGINE)
+        pid, fd = pty.fork()
+        if pid == 0:  # pragma: no cover - child
+            os.chdir(tmpdir_path)
+            os.execv(base[0], base + ["--port", str(port), "--save", ""])
+        data = b""
+        try:
+            deadline = time.time() + 15
+            while b"Ready to accept connections" not in data and time.time() < deadline:
+                ready, _, _ = sel.select([fd], [], [], 0.1)
+                if ready:
+                    try:
+                        data += os.read(fd, 65536)
+                    except OSError:
+                        break
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        text = data.decode(errors="replace").replace("\r\n", "\n")
+        text = re.sub(r"(Port: |port=)\d+", r"\1N", text)
+        text = re.sub(r"PID: \d+", "PID: N", text)
+        outs.append(normalize_log(text))
+    assert outs[1] == outs[0]
+    assert any("Running in standalone mode" in line for line in outs[1])

@@ -360,15 +360,16 @@ def test_blocking_resp3_and_timeout(real_node, engine_node, real, engine):
             assert c.call("BLMPOP", "0.05", "1", "none", "LEFT") == b"_\r\n"
 
 
-def test_blocked_client_gone(engine_node, engine):
+def test_blocked_client_gone(real_node, engine_node, real, engine):
     """A client that disconnects while blocked must not swallow the next element."""
-    a = RawClient(engine_node.port)
-    _send(a, "BLPOP", "gone", "0")
-    wait_blocked(engine, 1)
-    a.close()
-    time.sleep(0.05)
-    assert engine.call("RPUSH", "gone", "x") == b":1\r\n"
-    assert engine.call("LRANGE", "gone", "0", "-1") == b"*1\r\n$1\r\nx\r\n"
+    for node, ctl in ((real_node, real), (engine_node, engine)):
+        a = RawClient(node.port)
+        _send(a, "BLPOP", "gone", "0")
+        wait_blocked(ctl, 1)
+        a.close()
+        time.sleep(0.05)
+        assert ctl.call("RPUSH", "gone", "x") == b":1\r\n"
+        assert ctl.call("LRANGE", "gone", "0", "-1") == b"*1\r\n$1\r\nx\r\n"
 
 
 def test_blocking_pipelined_commands_resume(real_node, engine_node, real, engine):
@@ -475,6 +476,25 @@ def test_served_pops_are_propagated_after_the_push(inproc):
     ]
 
 
+def test_served_pop_follows_push_for_hooks_added_later(inproc):
+    """A hook registered after ours (a replica attaching while clients wait) must still
+    see the push before the pop."""
+    late: list[list[bytes]] = []
+    a = RawClient(inproc.port)
+    x = RawClient(inproc.port)
+    try:
+        _send(a, "BLPOP", "k", "0")
+        wait_blocked(x, 1)
+        inproc.server.propagate_hooks.append(lambda db, argv: late.append(list(argv)))
+        assert x.call("RPUSH", "k", "v") == b":1\r\n"
+        assert a.read_reply() == b"*2\r\n$1\r\nk\r\n$1\r\nv\r\n"
+    finally:
+        a.close()
+        x.close()
+    assert late == [[b"RPUSH", b"k", b"v"], [b"LPOP", b"k"]]
+    assert inproc.log == late
+
+
 def test_transaction_push_serves_after_exec(inproc):
     script = [
         ("a", "!", "BLPOP", "k", "0"),
@@ -506,16 +526,17 @@ def test_rename_wakes_blocked_client(real_node, engine_node, real, engine):
 # --------------------------------------------------------------------------- size
 
 
-def test_long_lists_stay_fast(engine):
-    start = time.perf_counter()
+def test_long_lists_stay_fast(real, engine):
     payload = [str(i) for i in range(1000)]
-    for _ in range(20):
-        engine.call("RPUSH", "big", *payload)
-    assert engine.call("LLEN", "big") == b":20000\r\n"
-    for _ in range(200):
-        engine.call("LRANGE", "big", "0", "599")
-        engine.call("LRANGE", "big", "-600", "-1")
-        engine.call("LINDEX", "big", "10000")
-    assert engine.call("LTRIM", "big", "-10", "-1") == b"+OK\r\n"
-    assert engine.call("LRANGE", "big", "0", "-1").count(b"$") == 10
-    assert time.perf_counter() - start < 10
+    for c in (real, engine):
+        start = time.perf_counter()
+        for _ in range(20):
+            c.call("RPUSH", "big", *payload)
+        assert c.call("LLEN", "big") == b":20000\r\n"
+        for _ in range(200):
+            c.call("LRANGE", "big", "0", "599")
+            c.call("LRANGE", "big", "-600", "-1")
+            c.call("LINDEX", "big", "10000")
+        assert c.call("LTRIM", "big", "-10", "-1") == b"+OK\r\n"
+        assert c.call("LRANGE", "big", "0", "-1").count(b"$") == 10
+        assert time.perf_counter() - start < 10

@@ -708,3 +708,197 @@ def test_kill_processes_cleanly(node_factory):
     assert r.proc is not None and r.proc.returncode == 0
     assert "Traceback" not in r.log_text()
     assert "Traceback" not in open(os.path.join(r.dir, "stderr.log")).read()
+
+
+@pytest.mark.parametrize("kind", ["real", "engine"])
+def test_restarts_with_persistence_keep_the_history(node_factory, kind):
+    """Redis 7.0: a master restarted from its RDB keeps the old replication ID as replid2,
+    so its replicas resync partially; a replica restarted from its own RDB resumes at the
+    offset it saved. The same scenario runs on real redis-server and on the engine."""
+    m = node_factory(kind, *FAST, "--save", "3600 1")
+    r = node_factory(kind, *FAST, "--save", "3600 1", "--replicaof", "127.0.0.1", str(m.port))
+    cm = m.client()
+    fill(cm, "a", 100)
+    wait_in_sync(m, r)
+    before = info(m)
+    cm.shutdown(save=True)
+    m.wait_exit()
+    m = restart(node_factory, m)
+    cm = m.client()
+    wait_in_sync(m, r)
+    after = info(m)
+    assert after["master_replid2"] == before["master_replid"]
+    assert after["master_replid"] != before["master_replid"]
+    # (SHUTDOWN may add a REPLCONF GETACK to the stream while it waits for the replicas)
+    assert int(after["second_repl_offset"]) - 1 in (int(before["master_repl_offset"]),
+                                                    int(before["master_repl_offset"]) + 37)
+    assert stats(m)[:2] == (0, 1)
+    assert log_has(r, "Master replication ID changed to " + after["master_replid"])
+    assert info(r)["master_replid2"] == before["master_replid"]
+
+    # the replica saves on SHUTDOWN and comes back where it stopped
+    r.client().shutdown(save=True)
+    r.wait_exit()
+    cm.set("while-down", "1")
+    r = restart(node_factory, r)
+    wait_in_sync(m, r)
+    assert stats(m)[:2] == (0, 2)
+    assert log_has(r, "Before turning into a replica, using my own master parameters")
+    assert log_has(m, "accepted. Sending 60 bytes of backlog starting from offset")
+    assert r.client().get("while-down") == b"1"
+
+
+def test_replica_announce_ip_and_port(node_factory):
+    lines = []
+    for kind in ("real", "engine"):
+        m = node_factory(kind, *FAST)
+        node_factory(kind, "--replicaof", "127.0.0.1", str(m.port),
+                     "--replica-announce-ip", "10.1.2.3", "--replica-announce-port", "6390")
+        wait_until(lambda: online_replicas(m) == 1, 20, what="replica online")
+        lines.append(info(m)["slave0"].split(",state=")[0])
+        assert m.cli("ROLE").split("\n")[2:4] == ["10.1.2.3", "6390"]
+    assert lines[0] == lines[1] == "ip=10.1.2.3,port=6390"
+
+
+def test_redis_cli_rdb_and_replica_modes(node_factory, tmp_path):
+    """redis-cli --rdb (REPLCONF rdb-only + SYNC) and --replica (SYNC, no data, then the
+    command stream) against an engine master."""
+    import subprocess
+
+    from redislab.engine import rdb
+    from redislab.engine.keyspace import Keyspace
+
+    m = node_factory("engine", *FAST)
+    cm = m.client()
+    sample_data(cm)
+    path = tmp_path / "dump.rdb"
+    res = subprocess.run(["redis-cli", "-p", str(m.port), "--rdb", str(path)],
+                         capture_output=True, timeout=30)
+    assert res.returncode == 0, res
+    assert b"Transfer finished with success" in res.stdout + res.stderr
+    ks = Keyspace()
+    rdb.load(path.read_bytes(), ks)
+    assert sorted(ks.dbs[0].data) == sorted(cm.keys("*"))
+    proc = subprocess.Popen(["redis-cli", "-p", str(m.port), "--replica"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: online_replicas(m) == 1, 10, what="redis-cli online")
+        cm.set("streamed", "yes")
+        time.sleep(2.5)  # the stream starts with redis-cli's first REPLCONF ACK
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert b'"set","streamed","yes"' in out.lower()
+
+
+# ----------------------------------------------------------------------------- in-process
+
+
+def _fake_replica():
+    from redislab.engine.config import Config
+    from redislab.engine.server import Client, Server
+
+    srv = Server(Config())
+    repl = srv.repl
+    c = Client(srv)
+    c.flags.add("master")
+    c.authenticated = True
+    c.parser.is_master = True
+    srv.role = "slave"
+    repl.master_host = "127.0.0.1"
+    repl.master = c
+    repl.refresh_guards()
+    repl.create_backlog()
+    return srv, repl
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_applied_offset_counts_whole_commands_only(seed):
+    """However the stream is cut into reads, the applied offset (what a replica reports
+    and resumes from) always ends on a command boundary, and the bytes forwarded to
+    sub-replicas are exactly the applied ones."""
+    import asyncio
+    import random
+
+    from redislab.engine.resp import encode_command
+
+    async def run() -> None:
+        srv, repl = _fake_replica()
+        srv.loop = asyncio.get_running_loop()
+        rnd = random.Random(seed)
+        cmds = [[b"SELECT", b"0"]]
+        for i in range(300):
+            size = rnd.choice([1, 10, 100, 40_000, 70_000])
+            if i % 40 == 7:  # a transaction: no boundary inside it
+                cmds.append([[b"MULTI"], [b"SET", b"k%d" % i, b"x" * size],
+                             [b"INCR", b"counter"], [b"EXEC"]])
+            else:
+                cmds.append([b"SET", b"k%d" % i, b"x" * size])
+            if i % 50 == 0:
+                cmds.append([b"PING"])
+            if i % 30 == 3:
+                cmds.append([b"REPLCONF", b"GETACK", b"*"])
+        stream = b""
+        bounds = {0}
+        getacks = []  # where each GETACK starts: the offset its ACK must report
+        for c in cmds:
+            group = c if isinstance(c[0], list) else [c]
+            if group[0][:2] == [b"REPLCONF", b"GETACK"]:
+                getacks.append(len(stream))
+            stream += b"".join(encode_command(x) for x in group)
+            bounds.add(len(stream))
+        acks: list[int] = []
+        repl.send_ack = lambda offset=None: acks.append(offset)
+        i = 0
+        while i < len(stream):
+            n = rnd.choice([1, 2, 7, 100, 4096, 65536, 200_000])
+            repl.apply(stream[i:i + n])
+            i += n
+            assert repl.reploff in bounds
+            assert repl.read_reploff == min(i, len(stream))
+        repl.flush()
+        assert repl.reploff == len(stream) == srv.master_repl_offset
+        assert repl.backlog.since(repl.backlog.first) == stream[-repl.backlog.histlen:]
+        assert acks == getacks
+        assert len(srv.keyspace.dbs[0].data) == 301
+        assert srv.keyspace.dbs[0].data[b"counter"] == b"8"
+
+    asyncio.run(run())
+
+
+def test_backlog_window():
+    from redislab.engine.replication import Backlog
+
+    bl = Backlog(16 * 1024, 100)
+    assert (bl.first, bl.histlen) == (101, 0)
+    data = bytes(range(256)) * 200  # 51200 bytes
+    for i in range(0, len(data), 1000):
+        bl.append(data[i:i + 1000])
+    assert bl.end == 100 + len(data)
+    assert bl.histlen == 16 * 1024
+    assert bl.first == bl.end - 16 * 1024 + 1
+    assert bl.since(bl.first) == data[-16 * 1024:]
+    assert bl.since(bl.end - 9) == data[-10:]
+    assert bl.since(bl.end + 1) == b""
+
+
+def test_info_fields_while_syncing():
+    """The fields a replica adds during the RDB transfer and while its link is down, in
+    Redis 7.0's order."""
+    from redislab.engine import replication as R
+
+    srv, repl = _fake_replica()
+    repl.master = None
+    repl.state = R.TRANSFER
+    repl.transfer_size, repl.transfer_read = 1000, 250
+    names = [k for k, _ in repl.info()]
+    assert names[:8] == ["role", "master_host", "master_port", "master_link_status",
+                         "master_last_io_seconds_ago", "master_sync_in_progress",
+                         "slave_read_repl_offset", "slave_repl_offset"]
+    assert names[8:15] == ["master_sync_total_bytes", "master_sync_read_bytes",
+                           "master_sync_left_bytes", "master_sync_perc",
+                           "master_sync_last_io_seconds_ago",
+                           "master_link_down_since_seconds", "slave_priority"]
+    fields = dict(repl.info())
+    assert fields["master_sync_perc"] == "25.00" and fields["master_sync_in_progress"] == 1
+    assert fields["master_sync_left_bytes"] == 750

@@ -502,3 +502,17 @@ def test_shutdown(both, node_factory):
         assert node.wait_exit(10) == 0
         log = node.log_text()
         assert "User requested shutdown..." in log and "Redis is now ready to exit" in log
+
+
+def test_command_metadata_file_is_current():
+    """redislab/engine/data/commands.json is what tools/gen_command_metadata.py gets from the
+    installed redis-server today."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    require_binary("redis-server")
+    tool = Path(__file__).resolve().parents[2] / "tools" / "gen_command_metadata.py"
+    res = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
+                         timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -508,7 +508,9 @@ class Waiter:
         self.serve = serve
 
 
-# commands whose handlers signal the keys they create themselves
+# commands that signal the keys they create themselves (or cannot create a list or a
+# sorted set): after any other write, the keys clients wait for are checked (RENAME, COPY,
+# MOVE, RESTORE... create keys through the keyspace, where we cannot see it happen)
 _SELF_SIGNALING = frozenset({
     b"lpush", b"rpush", b"lpushx", b"rpushx", b"lmove", b"rpoplpush", b"linsert", b"lset",
     b"lpop", b"rpop", b"lrem", b"ltrim", b"lmpop", b"zadd", b"zincrby", b"zrem",
@@ -549,13 +551,10 @@ class BlockState:
     def add(self, w: Waiter, keys: list[bytes], timeout_ms: int) -> Blocked:
         loop = asyncio.get_running_loop()
         w.fut = loop.create_future()
-        seen: list[bytes] = []
-        for key in keys:
-            if key in seen:
-                continue
-            seen.append(key)
+        unique = list(dict.fromkeys(keys))
+        for key in unique:
             self.waiting.setdefault((w.db_index, key), {})[w] = None
-        w.keys = seen
+        w.keys = unique
         self.by_client[w.client] = w
         if timeout_ms > 0:
             w.timer = loop.call_later(timeout_ms / 1000.0, self._timed_out, w)

@@ -18,7 +18,6 @@ import math
 import os
 import platform
 import resource
-import socket
 import sys
 import time
 from collections import deque
@@ -30,7 +29,7 @@ from ..config import ConfigError
 from ..errors import CommandError
 from ..keyspace import ZSet
 from ..resp import OK, Double, ErrorReply, Map, SetReply, Simple, Verbatim
-from ..server import NO_REPLY, Client, Server
+from ..server import NO_REPLY, Client, Server, adjust_open_files
 from . import COMMANDS, Command, command, subcommand
 from .util import parse_int
 
@@ -149,7 +148,20 @@ def _rss() -> int:
 
 
 def _apply_config(server: Server, name: str, value: Any) -> None:
-    """Make a CONFIG SET change effective (raises ConfigError to refuse it)."""
+    """Make a CONFIG SET change effective; a refusal is logged as Redis logs it and raised
+    as ConfigError (Config then restores every value)."""
+    try:
+        _apply(server, name, value)
+    except ConfigError as exc:
+        if server.config.restoring:
+            server.log.warning(f"Failed applying restored failed CONFIG SET command: {exc}")
+        else:
+            server.log.warning(f"Failed applying new configuration. Possibly related to new "
+                               f"{name} setting. Restoring previous settings.")
+        raise
+
+
+def _apply(server: Server, name: str, value: Any) -> None:
     if name == "port":
         try:
             server.rebind()
@@ -162,11 +174,10 @@ def _apply_config(server: Server, name: str, value: Any) -> None:
             server.log.warning("Failed to bind")
             raise ConfigError("Failed to bind to specified addresses.") from None
     elif name == "maxclients":
-        best = _raise_nofile(value + 32)
-        if best < value + 32:
-            server.config.set_value("maxclients", best - 32)
+        allowed = adjust_open_files(server, value, at_startup=False)
+        if allowed != value:
             raise ConfigError(f"The operating system is not able to handle the specified "
-                              f"number of clients, try with {best - 32}")
+                              f"number of clients, try with {allowed}")
     elif name == "maxmemory":
         used = _rss()
         if value and value < used:
@@ -177,21 +188,6 @@ def _apply_config(server: Server, name: str, value: Any) -> None:
                 f"maxmemory-policy.")
     elif name == "latency-monitor-threshold" and value:
         _install_latency_wrappers()
-
-
-def _raise_nofile(want: int) -> int:
-    """Try to make ``want`` file descriptors available; returns what is possible."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or soft >= want:
-        return want
-    best = want
-    while best > soft:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (best, hard))
-            return best
-        except (OSError, ValueError):
-            best -= 16
-    return soft
 
 
 # ============================================================================ INFO
@@ -298,7 +294,13 @@ def memory_figures(srv: Server) -> dict[str, int]:
             except (AttributeError, RuntimeError):
                 pass
     startup = min(st.startup_rss, used)
-    overhead = startup + normal + slaves
+    tables = 0
+    for db in srv.keyspace.dbs:
+        if db.data:
+            tables += _dict_overhead(len(db.data)) + 24 * len(db.data)
+        if db.expires:
+            tables += _dict_overhead(len(db.expires)) + 24 * len(db.expires)
+    overhead = min(used, startup + normal + slaves + tables)
     dataset = max(0, used - overhead)
     return {"used": used, "rss": used, "peak": st.peak, "startup": startup,
             "overhead": overhead, "dataset": dataset, "clients_normal": normal,
@@ -750,7 +752,7 @@ def config_help(c: Client, args: list[bytes]) -> Any:
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "commands.json"
 _META: dict[str, Any] | None = None
-_CACHE: dict[int, tuple[Any, Any]] = {}
+_CACHE: dict[tuple[int, int], tuple[Any, Any]] = {}
 
 
 def _meta() -> dict[str, Any]:
@@ -809,11 +811,12 @@ _FLAG_ORDER = ("write", "readonly", "denyoom", "module", "admin", "pubsub", "nos
 
 def _entries(cmd: Command) -> tuple[Any, Any]:
     """(COMMAND INFO entry, COMMAND DOCS map) for an engine command."""
-    cached = _CACHE.get(id(cmd))
-    if cached is not None and cached[0][0] is not None:
+    subs = subcommands_of(cmd)
+    key = (id(cmd), len(subs) if subs else 0)
+    cached = _CACHE.get(key)
+    if cached is not None:
         return cached
     raw_info, raw_docs = _raw_entry(cmd)
-    subs = subcommands_of(cmd)
     if raw_info is not None:
         info = _decode(raw_info[:9])
     else:
@@ -825,12 +828,12 @@ def _entries(cmd: Command) -> tuple[Any, Any]:
     if raw_docs is not None:
         items = [(k, v) for k, v in _decode(raw_docs).items if k != b"subcommands"]
     else:
-        items = [(b"summary", b""), (b"since", b""), (b"group", cmd.group.encode())]
+        items = [(b"group", cmd.group.encode())]
     if subs:
         items.append((b"subcommands",
                       Map([(s.fullname.encode(), _entries(s)[1]) for s in subs.values()])))
     docs = Map(items)
-    _CACHE[id(cmd)] = (info, docs)
+    _CACHE[key] = (info, docs)
     return info, docs
 
 

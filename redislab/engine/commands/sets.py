@@ -171,9 +171,10 @@ def _spop_count(c: Client, args: list[bytes]) -> Any:
         members = random.sample(list(s), count)
     s.difference_update(members)
     db.modified(key, count)
-    # Redis propagates one SREM per member (in MULTI/EXEC); one SREM with all of them is
-    # the same change and the only thing a handler can propagate here
-    c.propagate_as = [b"SREM", key, *members]
+    # propagated as one SREM per member, which the server wraps in MULTI/EXEC
+    for m in members[:-1]:
+        c.server.propagate(db.index, [b"SREM", key, m])
+    c.propagate_as = [b"SREM", key, members[-1]]
     return SetReply(members)
 
 
