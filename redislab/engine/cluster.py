@@ -404,6 +404,7 @@ class Cluster:
         self.bus_servers: list[asyncio.AbstractServer] = []
         self.inbound_links: set[Link] = set()
         self.lock_fd: int | None = None
+        self.synced_epochs: tuple[int, int, int] | None = None
         self.slot_index = SlotIndex()
         self.cron_task: asyncio.Task[None] | None = None
         self.closing = False
@@ -867,7 +868,12 @@ class Cluster:
                 raise OSError(5, "short write")
             if do_fsync:
                 self.todo &= ~TODO_FSYNC_CONFIG
-                os.fsync(fd)
+                # what must survive a crash is the epochs (votes are given once per epoch);
+                # an fsync for every slot moved would make resharding crawl on slow disks
+                epochs = (self.current_epoch, self.last_vote_epoch, self.myself.config_epoch)
+                if epochs != self.synced_epochs:
+                    os.fsync(fd)
+                    self.synced_epochs = epochs
             if len(data) != len(content):
                 try:
                     os.ftruncate(fd, len(content))
