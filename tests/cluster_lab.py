@@ -117,8 +117,7 @@ class ClusterLab:
 
     def node_by_id(self, node_id: str) -> Node:
         for node in self.alive():
-            if self.text(node, "CLUSTER", "MYID") if False else \
-                    bulk_text(self.call(node, "CLUSTER", "MYID")) == node_id:
+            if bulk_text(self.call(node, "CLUSTER", "MYID")) == node_id:
                 return node
         raise KeyError(node_id)
 

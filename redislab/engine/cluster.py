@@ -2206,10 +2206,11 @@ class Cluster:
             orig_select = select.handler
 
             def select_handler(c: "Client", args: list[bytes]) -> Any:
-                try:
-                    index = int(args[1])
-                except ValueError:
-                    index = 0
+                from .commands.util import parse_int
+
+                index = parse_int(args[1])  # getIntFromObjectOrReply
+                if not -2**31 <= index < 2**31:
+                    raise CommandError("ERR value is not an integer or out of range")
                 if index != 0:
                     raise CommandError(SELECT_ERR)
                 return orig_select(c, args)
@@ -2225,6 +2226,8 @@ class Cluster:
             srv.commands[b"publish"] = dataclasses.replace(publish, handler=publish_handler)
 
     def _keys_of(self, cmd: "Command", args: list[bytes]) -> list[bytes]:
+        """``getKeysFromCommand``: the command's getkeys procedure when it has movable keys,
+        else its first/last/step key range."""
         mode = self._route.get(cmd)
         if mode is None:
             if "movablekeys" in cmd.flags:
@@ -2244,6 +2247,8 @@ class Cluster:
         if mode == 1:
             return [args[i] for i in cmd.key_positions(args)]
         if mode == 2:
+            if cmd.name == "migrate":
+                return _migrate_keys(args)
             try:
                 from .commands.server_cmds import _proc_keys, get_keys
 
@@ -2346,6 +2351,28 @@ class Cluster:
             c.multi_error = False
             self.server.unwatch_all(c)
         raise CommandError(text)
+
+
+_MIGRATE_SKIP = {b"copy": 0, b"replace": 0, b"auth": 1, b"auth2": 2}
+
+
+def _migrate_keys(argv: list[bytes]) -> list[bytes]:
+    """``migrateGetKeys``."""
+    first, num = 3, 1
+    argc = len(argv)
+    if argc > 6:
+        i = 6
+        while i < argc:
+            word = argv[i].lower()
+            if word == b"keys":
+                if argv[3]:
+                    num = 0
+                else:
+                    first = i + 1
+                    num = argc - first
+                break
+            i += _MIGRATE_SKIP.get(word, 0) + 1
+    return argv[first:first + num]
 
 
 def attach(server: "Server") -> Cluster | None:

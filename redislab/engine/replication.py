@@ -531,11 +531,11 @@ class Replication:
         self.log.notice(f"Replica {link.name()} asks for synchronization")
         if is_psync:
             try:
-                offset = int(args[2])
-            except ValueError:
+                offset = parse_int(args[2])
+            except CommandError:
                 self.log.warning(f"Replica {link.name()} asks for synchronization but with a "
                                  f"wrong offset")
-                raise CommandError("ERR value is not an integer or out of range") from None
+                raise
             replid = args[1].decode(errors="replace")
             if self.try_partial(c, link, replid, offset):
                 srv.stats.sync_partial_ok += 1

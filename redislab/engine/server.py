@@ -239,7 +239,7 @@ class Client(asyncio.Protocol):
                     break
         if error is not None and not self.closing:
             msg = E.PROTOCOL % error
-            out.append(b"-%s\r\n" % msg.encode())
+            out.append(b"-%s\r\n" % msg.encode("latin-1", "replace"))
             self.server.log.verbose(f"Protocol error ({error}) from client: {self.info_line()}")
             self.closing = True
         self.out = None
@@ -356,6 +356,12 @@ class Client(asyncio.Protocol):
             f"argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=22400 "
             f"events=r cmd={cmd} user=default redir=-1 resp={3 if self.resp3 else 2}"
         )
+
+
+def _cstr(arg: bytes) -> bytes:
+    """What C's ``%s`` prints of an argument: up to its first NUL byte."""
+    nul = arg.find(b"\0")
+    return arg if nul < 0 else arg[:nul]
 
 
 def _fmt_addr(addr: Any) -> str:
@@ -480,14 +486,14 @@ class Server:
         name = args[0].lower()
         cmd = self.commands.get(name)
         if cmd is None:
-            tail = ""
+            # C's '%.*s': stops at a NUL byte; other bytes are sent as they are
+            tail = b""
             for a in args[1:]:
                 if len(tail) >= 128:
                     break
-                tail += "'%s' " % a.decode(errors="replace")[: 128 - len(tail)]
-            self._reject(
-                c, out, E.UNKNOWN_COMMAND % (args[0][:128].decode(errors="replace"), tail), None
-            )
+                tail += b"'%s' " % _cstr(a)[: 128 - len(tail)]
+            self._reject(c, out, b"ERR unknown command '%s', with args beginning with: %s"
+                         % (_cstr(args[0])[:128], tail), None)
             return
         if cmd.subcommands is not None:
             if len(args) == 1:
@@ -495,12 +501,8 @@ class Server:
                 return
             sub = cmd.subcommands.get(args[1].lower())
             if sub is None:
-                self._reject(
-                    c, out,
-                    E.UNKNOWN_SUBCOMMAND % (args[1][:128].decode(errors="replace"),
-                                            cmd.name.upper()),
-                    cmd,
-                )
+                self._reject(c, out, b"ERR unknown subcommand '%s'. Try %s HELP."
+                             % (_cstr(args[1])[:128], args[0].upper()), None)
                 return
             cmd = sub
         arity = cmd.arity
@@ -528,14 +530,16 @@ class Server:
             return
         self.execute(c, cmd, args, out)
 
-    def _reject(self, c: Client, out: list[bytes], text: str, cmd: Command | None) -> None:
+    def _reject(self, c: Client, out: list[bytes], text: str | bytes,
+                cmd: Command | None) -> None:
         if c.multi is not None:
             c.multi_error = True
         if cmd is not None:
             cmd.rejected_calls += 1
+        if isinstance(text, str):
+            text = text.encode(errors="replace")
         self._count_error(text)
-        text = text.replace("\r", " ").replace("\n", " ")
-        out.append(b"-%s\r\n" % text.encode(errors="replace"))
+        out.append(b"-%s\r\n" % text.replace(b"\r", b" ").replace(b"\n", b" "))
 
     def _count_error(self, text: str | bytes) -> None:
         if isinstance(text, bytes):
@@ -549,8 +553,6 @@ class Server:
 
     def execute(self, c: Client, cmd: Command, args: list[bytes], out: list[bytes]) -> Any:
         """Run a command that passed every check; returns the reply value."""
-        if self.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
-            self.feed_monitors(c, args)
         ks = self.keyspace
         dirty = ks.dirty
         c.last_cmd = cmd
@@ -569,6 +571,8 @@ class Server:
         cmd.calls += 1
         cmd.usec += elapsed
         self.stats.total_commands_processed += 1
+        if self.monitors and "skip_monitor" not in cmd.flags and "admin" not in cmd.flags:
+            self.feed_monitors(c, args)
         if elapsed >= self.slowlog_threshold >= 0:
             self._slowlog_add(c, args, elapsed)
         if ks.dirty != dirty:
@@ -860,10 +864,12 @@ class Server:
         self.load_data()
         for hook in list(self.startup_hooks):
             hook()
-        if any(s.family != socket.AF_UNIX for s in socks):
-            log.notice("Ready to accept connections")
-        if cfg["unixsocket"]:
-            log.notice(f"The server is now ready to accept connections at {cfg['unixsocket']}")
+        if self.mode != "sentinel":  # redis-sentinel logs neither of these lines
+            if any(s.family != socket.AF_UNIX for s in socks):
+                log.notice("Ready to accept connections")
+            if cfg["unixsocket"]:
+                log.notice(f"The server is now ready to accept connections at "
+                           f"{cfg['unixsocket']}")
         if 0 < cfg["maxmemory"] < 1024 * 1024:
             log.warning(f"WARNING: You specified a maxmemory value that is less than 1MB "
                         f"(current value is {cfg['maxmemory']} bytes). Are you sure this is "

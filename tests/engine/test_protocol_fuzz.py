@@ -644,22 +644,17 @@ def _ascii_mutations():
 def test_fuzz_same_reply_as_redis(real_node, engine_node, data):
     """Random malformed input: identical reply bytes and the same close/keep decision.
 
-    Bytes >= 0x80 and NUL bytes inside arguments are left out here: they hit two known
-    differences in server.py's error formatting (see the xfail tests below)."""
+    Bytes >= 0x80 and NUL bytes inside arguments have tests of their own below."""
     want, got = both_exchange(real_node.port, engine_node.port, data, idle=0.2)
     assert got == want, data
 
 
-@pytest.mark.xfail(strict=True, reason="server.py encodes the protocol error text as UTF-8: "
-                   "Redis sends the offending byte raw (got '\\xff')")
 def test_high_byte_in_protocol_error(real_node, engine_node):
     want, got = both_exchange(real_node.port, engine_node.port, b"*1\r\n\xffA\rB")
     assert want == (b"-ERR Protocol error: expected '$', got '\xff'\r\n", True)
     assert got == want
 
 
-@pytest.mark.xfail(strict=True, reason="server.py's unknown-command error decodes names "
-                   "(U+FFFD for bytes >= 0x80) and does not stop at NUL as Redis' %s does")
 @pytest.mark.parametrize("data", [b"\xffPING\xfe a\xc3\r\n",
                                   b"*2\r\n$4\r\nPI\x00G\r\n$3\r\na\x00b\r\n"])
 def test_binary_unknown_command_text(real_node, engine_node, data):
