@@ -108,6 +108,38 @@ def server_cmd(args: tuple[str, ...]) -> None:
     sys.exit(run_server(args))
 
 
+@main.command(
+    "sentinel",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                      "help_option_names": []},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def sentinel_cmd(args: tuple[str, ...]) -> None:
+    """Run a built-in engine sentinel: redislab sentinel sentinel.conf [--directive value ...].
+
+    Takes redis-sentinel's arguments, so it can stand in for redis-sentinel anywhere.
+    """
+    if args and args[0] in ("-h", "--help"):
+        click.echo(
+            "Usage: redislab sentinel /path/to/sentinel.conf [options]\n"
+            "       redislab sentinel -v or --version\n"
+            "       redislab sentinel -h or --help\n\n"
+            "Examples:\n"
+            "       redislab sentinel /etc/sentinel.conf\n"
+            "       redislab sentinel /etc/sentinel.conf --port 26380\n"
+            "       redislab server /etc/sentinel.conf --sentinel\n"
+        )
+        return
+    if args and args[0] in ("-v", "--version"):
+        from .engine.config import REDIS_VERSION
+
+        click.echo(f"Redis server v={REDIS_VERSION} sha=00000000:0 malloc=libc bits=64 "
+                   f"build=redislab-{__version__}")
+        return
+    sys.exit(run_server(args, sentinel=True))
+
+
 def _supervised(mode: str) -> bool:
     """Redis' ``redisIsSupervised``: systemd / upstart detected from the environment."""
     if mode in ("systemd", "auto") and os.environ.get("NOTIFY_SOCKET"):
@@ -137,28 +169,37 @@ def run_server(args: tuple[str, ...], sentinel: bool = False) -> int:
     conffile, from_stdin, extra = _redis_style_config(args)
     config = Config()
     config.sentinel_mode = sentinel or any(a.lower() == "--sentinel" for a in args)
+    role = "X" if config.sentinel_mode else "C"
+    if config.sentinel_mode:
+        from .engine import sentinel as sentinel_mod
+
+        sentinel_mod.prepare_config(config)
     try:
         stdin_text = sys.stdin.read() if from_stdin else None
         if from_stdin:
-            Logger(config["logfile"], config["loglevel"], role=lambda: "C").warning(
+            Logger(config["logfile"], config["loglevel"], role=lambda: role).warning(
                 "Reading config from stdin")
         config.load_file(conffile, extra, stdin_text)
+        if config.sentinel_mode:
+            sentinel_mod.load_state(config, stdin_text, extra)
     except ConfigFileError as exc:
         if exc.as_log:
-            Logger(config["logfile"], config["loglevel"], role=lambda: "C").warning(exc.message)
+            Logger(config["logfile"], config["loglevel"], role=lambda: role).warning(exc.message)
         else:
             sys.stderr.write(exc.report())
             sys.stderr.flush()
         return 1
     if config.sentinel_mode:
-        click.echo("redislab: Sentinel mode is not in this version of the engine yet.", err=True)
-        return 1
+        problem = sentinel_mod.check_config_file(config)
+        if problem:
+            Logger(config["logfile"], config["loglevel"], role=lambda: "X").warning(problem)
+            return 1
     supervised = _supervised(config["supervised"])
     if config["daemonize"] and not supervised:
         _daemonize()
     from .engine import server as srv_mod
 
-    boot = Logger(config["logfile"], config["loglevel"], role=lambda: "C")
+    boot = Logger(config["logfile"], config["loglevel"], role=lambda: role)
     boot.warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
     boot.warning(
         f"Redis version={REDIS_VERSION}, bits=64, commit=00000000, modified=0, "
@@ -176,6 +217,7 @@ def run_server(args: tuple[str, ...], sentinel: bool = False) -> int:
 
 
 from . import cli_lab  # noqa: E402,F401  (registers up/status/exec/logs/down/export/image)
+from . import cli_lesson  # noqa: E402,F401  (registers lesson list/validate/run)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

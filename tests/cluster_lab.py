@@ -166,22 +166,27 @@ class ClusterLab:
         nodes = nodes or self.alive()
         live_ids = set(self.ids().values())
         maps = []
+        roles = []
         for n in nodes:
             if self.info(n)["cluster_state"] != "ok":
                 return False
             view = self.view(n)
+            roles.append({d["id"]: ("master" in d["flags"], d["master"]) for d in view
+                          if d["id"] in live_ids})
             owners: dict[int, str] = {}
             for d in view:
                 if d["id"] in live_ids and ("fail" in d["flags"] or "fail?" in d["flags"]):
                     return False
-                if "master" in d["flags"]:
+                if "master" in d["flags"] and d["slots"]:
+                    if d["id"] not in live_ids:
+                        return False  # slots still on a dead master
                     for s in slot_set(d["slots"]):
                         assert s not in owners, f"slot {s} claimed twice in {n.port}'s view"
                         owners[s] = d["id"]
             if len(owners) != 16384:
                 return False
             maps.append(owners)
-        return all(m == maps[0] for m in maps)
+        return all(m == maps[0] for m in maps) and all(r == roles[0] for r in roles)
 
     def no_double_claims(self) -> None:
         for n in self.alive():

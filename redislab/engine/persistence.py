@@ -104,10 +104,10 @@ class State:
         if "master" in c.flags:
             return
         srv = self.server
-        cfg = srv.config
-        if cfg["stop-writes-on-bgsave-error"] and cfg["save"] and \
-                srv.last_bgsave_status == "err":
-            raise CommandError(E.MISCONF)
+        if srv.last_bgsave_status == "err":
+            cfg = srv.config
+            if cfg["stop-writes-on-bgsave-error"] and cfg["save"]:
+                raise CommandError(E.MISCONF)
         aof = self.aof
         if aof.state != "off" and (aof.last_write_status != "ok" or not aof.fsync_status_ok):
             raise CommandError("MISCONF Errors writing to the AOF file: "

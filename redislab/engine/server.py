@@ -24,6 +24,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 from collections import deque
 from typing import Any, Awaitable, Callable
 
@@ -216,7 +217,7 @@ class Client(asyncio.Protocol):
         except ProtocolError as exc:
             requests = parser.parsed
             error = exc
-        if parser.pending_bytes() > self.server.config["client-query-buffer-limit"]:
+        if parser.pending_bytes() > self.server.qbuf_limit:
             self.server.log.warning(
                 f"Closing client that reached max query buffer length: {self.info_line()} "
                 f"(qbuf initial bytes: {repr_arg(parser.buf[:64])})"
@@ -431,6 +432,7 @@ class Server:
         self._depth = 0  # nesting of execute() (EXEC runs commands inside itself)
         self.in_exec = False  # True while EXEC runs its queued commands
         self.slowlog_threshold = self.config["slowlog-log-slower-than"]
+        self.qbuf_limit = self.config["client-query-buffer-limit"]
         self.loading = False
         self.last_save = int(time.time())
         self.dirty_at_save = 0
@@ -460,6 +462,8 @@ class Server:
     def _config_changed(self, name: str, value: Any) -> None:
         if name == "slowlog-log-slower-than":
             self.slowlog_threshold = value
+        elif name == "client-query-buffer-limit":
+            self.qbuf_limit = value
         if name == "loglevel":
             from .log import LEVELS
 
@@ -565,6 +569,13 @@ class Server:
             cmd.failed_calls += 1
             self._count_error(exc.text)
             reply = ErrorReply(exc.text)
+        except Exception as exc:  # a bug in a handler must not take the connection down
+            cmd.failed_calls += 1
+            self.log.warning(f"Internal error running {cmd.fullname.upper()}: {exc!r}\n"
+                             + traceback.format_exc())
+            text = f"ERR internal error in the redislab engine running '{cmd.fullname}': {exc}"
+            self._count_error(text)
+            reply = ErrorReply(text.replace("\r", " ").replace("\n", " ").encode())
         finally:
             self._depth -= 1
         elapsed = (time.perf_counter_ns() - t0) // 1000

@@ -281,7 +281,7 @@ class Read(Check):
             if self.kind == "reply":
                 try:
                     return norm(r.execute_command(*_subst(p["command"], ctx.resolve)))
-                except redis.ResponseError as exc:
+                except (redis.ResponseError, redis.AuthenticationError) as exc:
                     return ReplyErr(str(exc))
             if self.kind == "key":
                 if p.get("exists") is not None:
@@ -304,7 +304,7 @@ class Read(Check):
         label = self.label(ctx)
         try:
             value = self.read(ctx)
-        except redis.ResponseError as exc:
+        except (redis.ResponseError, redis.AuthenticationError) as exc:
             return Result(False, f"{label}: (error) {exc}")
         except (redis.RedisError, OSError) as exc:
             return Result(False, f"{label}: cannot reach {self.node} ({_why(exc)})")
@@ -335,16 +335,18 @@ class Read(Check):
         import redis
 
         want = bool(self.params["up"])
-        r = ctx.client(self.node, min(PROBE_TIMEOUT, 1.0))
+        r = None
         try:
+            r = ctx.client(self.node, min(PROBE_TIMEOUT, 1.0))
             r.execute_command("PING")
             up = True
-        except redis.ResponseError:  # NOAUTH, LOADING, MASTERDOWN: it answers
+        except (redis.ResponseError, redis.AuthenticationError):  # NOAUTH, LOADING: it answers
             up = True
         except (redis.RedisError, OSError):
             up = False
         finally:
-            r.close()
+            if r is not None:
+                r.close()
         state = "answers" if up else "does not answer"
         return Result(up == want, f"{self.node} {state}" +
                       ("" if up == want else f" (expected it {'to answer' if want else 'to be down'})"))

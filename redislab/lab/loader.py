@@ -163,6 +163,7 @@ class Step:
     blocks: list[Block] = field(default_factory=list)  # body blocks
     hint: str = ""
     explanation: str = ""
+    check_text: str = ""  # Markdown of the ### Check section, if any
     answer_text: str = ""  # Markdown of the ### Answer section, if any
     answer_blocks: list[Block] = field(default_factory=list)
     check_blocks: list[Block] = field(default_factory=list)  # from any section
@@ -489,7 +490,7 @@ def _body(p: _Parser, lesson: Lesson, start: int) -> None:
         elif section == "answer":
             step.answer_text = text
         elif section == "check":
-            step.body = (step.body + "\n\n" + text).strip("\n") if text else step.body
+            step.check_text = text
 
     def finish_step() -> None:
         if step is None:

@@ -251,8 +251,10 @@ def _walkthrough(kind: str) -> dict:
                 master = next(x for x in view(n[0]) if x["id"] == d["master"])
                 assert d["epoch"] == master["epoch"]
         seen["replicas_cmd"] = masked(call(n[0], "CLUSTER", "REPLICAS", ids[n[0].port]))
-        seen["replicas_cmd"] = re.sub(rb" \d{13}", b" <T>", re.sub(rb" 0 \d+ ", b" 0 <T> ",
-                                                                     seen["replicas_cmd"]))
+        # ping-sent, pong-received and the config epoch (the collision resolution that
+        # numbers the masters depends on their random ids) differ from run to run
+        seen["replicas_cmd"] = re.sub(rb" \d+ \d+ \d+ connected", b" <T> <T> <E> connected",
+                                      seen["replicas_cmd"])
         # MOVED, SELECT
         seen["moved_get"] = masked(call(n[4], "GET", "hello"))
         seen["moved_set"] = masked(call(n[0], "SET", "number", "20004"))
@@ -310,7 +312,8 @@ def _walkthrough(kind: str) -> dict:
         seen["fail_received"] = any("FAIL message received from" in node.log_text()
                                     or "as failing (quorum reached)" in node.log_text()
                                     for node in n if node is not n[2])
-        seen["config_file"] = Path(n[0].dir, "nodes.conf").read_text().splitlines()[-1].split()[::2]
+        seen["config_file"] = re.sub(r"\d+", "N", Path(n[0].dir, "nodes.conf").read_text()
+                                     .splitlines()[-1])
     finally:
         lab.stop()
         import shutil
@@ -339,7 +342,7 @@ def test_walkthrough_002_engine_vs_real():
     assert eng["moved_after"] == b"-MOVED 7743 127.0.0.1:<P4>\r\n"
     assert eng["get_unserved"] == b"-CLUSTERDOWN Hash slot not served\r\n"
     assert len(eng["noauth_log"]) == 4
-    assert eng["config_file"] == ["vars", "currentEpoch", "lastVoteEpoch"]
+    assert eng["config_file"] == "vars currentEpoch N lastVoteEpoch N"
     for key in real:
         assert eng[key] == real[key], f"{key}: engine {eng[key]!r} != redis {real[key]!r}"
 
@@ -399,7 +402,7 @@ def test_redis_py_cluster_all_slots_and_failover():
         lab.create()
         lab.wait_converged()
         rc = redis.cluster.RedisCluster(host="127.0.0.1", port=lab.nodes[0].port,
-                                        decode_responses=True, cluster_error_retry_attempts=20)
+                                        decode_responses=True)
         keys = [key_for_slot(s) for s in range(16384)]
         pipe = rc.pipeline()
         for k in keys:
@@ -429,7 +432,7 @@ def test_redis_py_cluster_all_slots_and_failover():
             pipe.set(k, k + ":2")
         pipe.execute()
         assert rc.get(keys[12345]) == keys[12345] + ":2"
-        assert rc.mget(keys[0], keys[1]) == [keys[0] + ":2", keys[1] + ":2"]
+        assert rc.mget_nonatomic(keys[0], keys[1]) == [keys[0] + ":2", keys[1] + ":2"]
 
 
 # ============================================================================ faults

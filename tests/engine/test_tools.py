@@ -90,7 +90,16 @@ def _cli_outputs(node, runs: list[list[str]], stdin: bytes | None = None) -> lis
 
 
 def _no_client_id(text: str) -> str:
-    return re.sub(r"(?m)^(\d+\) )?(\"?id\"?)(\s+|\n\d+\) \(integer\) )\d+", r"\1\2\3<id>", text)
+    """Blank out HELLO's client id (a connection counter: it differs between servers) in
+    every redis-cli rendering: raw (``id 12`` or ``id`` and the number on the next line),
+    RESP2 array and RESP3 map."""
+    text = re.sub(r'"id" => \(integer\) \d+', '"id" => (integer) <id>', text)
+    text = re.sub(r"(?m)^id \d+$", "id <id>", text)
+    lines = text.split("\n")
+    for i in range(1, len(lines)):
+        if re.search(r'(^|\) )"?id"?$', lines[i - 1].strip()):
+            lines[i] = re.sub(r"\d+$", "<id>", lines[i])
+    return "\n".join(lines)
 
 
 CLI_RUNS = [

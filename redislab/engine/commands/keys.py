@@ -94,114 +94,156 @@ class _ScanIndex:
 
 
 class Tracker:
-    """Per-server state of this family (attached to the server on first use)."""
+    """Per-server state of this family (attached to the server on first use).
+
+    Access times are kept lean because the guard runs before every command: one dict per
+    database mapping key -> the LRU clock (whole seconds, one shared int object per tick)
+    or, under an LFU policy, key -> [counter, minutes]. Entries of keys that are gone are
+    purged from the cron, not on the command path.
+    """
 
     def __init__(self, server: Any):
         self.server = server
-        # (db index, key) -> [last access ms, LFU counter, LFU minutes]
-        self.access: dict[tuple[int, bytes], list[int]] = {}
+        # per db index: key -> LRU clock (s) or [LFU counter, LFU minutes]
+        self.access: list[dict[bytes, Any]] = [{} for _ in server.keyspace.dbs]
         # (db index, key) -> (value object, encoding, refcount): encodings that cannot be
         # computed from the value alone (a raw string that looks like an integer, a zset
         # SORT converted, a hash that once outgrew its listpack...); an entry is valid
         # while the key holds that very object
         self.enc: dict[tuple[int, bytes], tuple[Any, bytes, int]] = {}
         self.scan: dict[int, _ScanIndex] = {}
-        self.born_ms = int(server.start_time * 1000)
+        self.born_s = int(server.start_time)
+        self.clock = int(time.time())
+        self.lfu = _is_lfu(server)
+        self._last_purge = 0.0
         server.guards.append(self.guard)
+        server.cron_hooks.append(self.cron)
 
     # ------------------------------------------------------------- access tracking
 
+    def cron(self) -> None:
+        now = time.time()
+        self.clock = int(now)
+        self.lfu = _is_lfu(self.server)
+        if now - self._last_purge >= 1.0:
+            self._last_purge = now
+            tracked = sum(len(t) for t in self.access) + len(self.enc)
+            if tracked > 2 * self.server.keyspace.total_keys() + 1024:
+                self.purge()
+
+    def _table(self, index: int) -> dict[bytes, Any]:
+        access = self.access
+        while index >= len(access):
+            access.append({})
+        return access[index]
+
     def guard(self, c: Any, cmd: Any, args: list[bytes]) -> None:
         """Runs before every command: the key arguments count as accessed (LRU/LFU)."""
-        if cmd.first_key <= 0 or cmd.fullname in NOTOUCH:
+        first = cmd.first_key
+        if first <= 0:
             return
-        try:
-            db = c.db
-            touched = [args[i] for i in cmd.key_positions(args)]
-            for key in touched:
-                self.touch(db, key)
-            if len(self.access) + len(self.enc) > 2 * self.server.keyspace.total_keys() + 1024:
-                # forget missing keys, except those this command may be about to create
-                self.purge({(db.index, key) for key in touched})
-        except Exception:  # pragma: no cover - bookkeeping must never refuse a command
-            pass
+        notouch = cmd.__dict__.get("_notouch")
+        if notouch is None:
+            notouch = cmd.__dict__["_notouch"] = cmd.fullname in NOTOUCH
+        if notouch:
+            return
+        table = self._table(c.db.index)
+        if self.lfu:
+            for i in cmd.key_positions(args):
+                self.touch(c.db, args[i])
+            return
+        clock = self.clock
+        if cmd.last_key == first:
+            if len(args) > first:
+                table[args[first]] = clock
+        else:
+            for i in cmd.key_positions(args):
+                table[args[i]] = clock
 
     def touch(self, db: Database, key: bytes) -> None:
-        now = now_ms()
-        slot = (db.index, key)
-        when = db.expires.get(key)
-        if key not in db.data or (when is not None and when <= now):
-            # the key is missing: if the command creates it, it is new right now
-            self.access[slot] = [now, LFU_INIT_VAL, _lfu_minutes()]
+        table = self._table(db.index)
+        if not self.lfu:
+            table[key] = self.clock
             return
-        ent = self.access.get(slot)
-        if ent is None:
-            ent = self.access[slot] = [self.born_ms, LFU_INIT_VAL, _lfu_minutes()]
-        if _is_lfu(self.server):
-            counter = self._lfu_decr(ent)
-            if counter < 255:
-                base = max(0, counter - LFU_INIT_VAL)
-                if random.random() < 1.0 / (base * self.server.config["lfu-log-factor"] + 1):
-                    counter += 1
-            ent[1] = counter
-            ent[2] = _lfu_minutes()
-        else:
-            ent[0] = now
+        ent = table.get(key)
+        if key not in db.data or not isinstance(ent, list):
+            # a missing key that the command may create starts at LFU_INIT_VAL
+            ent = table[key] = [LFU_INIT_VAL, _lfu_minutes()]
+            if key not in db.data:
+                return
+        counter = self._lfu_decr(ent)
+        if counter < 255:
+            base = max(0, counter - LFU_INIT_VAL)
+            if random.random() < 1.0 / (base * self.server.config["lfu-log-factor"] + 1):
+                counter += 1
+        ent[0] = counter
+        ent[1] = _lfu_minutes()
 
     def _lfu_decr(self, ent: list[int]) -> int:
         now = _lfu_minutes()
-        elapsed = now - ent[2] if now >= ent[2] else 65535 - ent[2] + now
+        elapsed = now - ent[1] if now >= ent[1] else 65535 - ent[1] + now
         decay = self.server.config["lfu-decay-time"]
         periods = elapsed // decay if decay else 0
-        counter = ent[1]
+        counter = ent[0]
         if periods:
             counter = 0 if periods > counter else counter - periods
         return counter
 
-    def entry(self, db: Database, key: bytes) -> list[int]:
-        ent = self.access.get((db.index, key))
-        if ent is None:
-            ent = [self.born_ms, LFU_INIT_VAL, _lfu_minutes()]
-        return ent
-
     def idle_seconds(self, db: Database, key: bytes) -> int:
-        return max(0, now_ms() // 1000 - self.entry(db, key)[0] // 1000)
+        when = self._table(db.index).get(key)
+        if not isinstance(when, int):
+            when = self.born_s
+        return max(0, self.clock - when)  # the cached LRU clock, as Redis' LRU_CLOCK()
 
     def frequency(self, db: Database, key: bytes) -> int:
-        return self._lfu_decr(self.entry(db, key))
+        ent = self._table(db.index).get(key)
+        if not isinstance(ent, list):
+            return LFU_INIT_VAL
+        return self._lfu_decr(ent)
 
-    def purge(self, keep: "set[tuple[int, bytes]] | frozenset" = frozenset()) -> None:
+    def forget(self, db: Database, key: bytes) -> None:
+        self._table(db.index).pop(key, None)
+
+    def purge(self) -> None:
         """Drop what is kept about keys that no longer exist."""
         dbs = self.server.keyspace.dbs
-        for table in (self.access, self.enc):
-            gone = [s for s in table
-                    if s not in keep and (s[0] >= len(dbs) or s[1] not in dbs[s[0]].data)]
-            for slot in gone:
-                del table[slot]
+        for index, table in enumerate(self.access):
+            data = dbs[index].data if index < len(dbs) else {}
+            for key in [k for k in table if k not in data]:
+                del table[key]
+        gone = [s for s in self.enc if s[0] >= len(dbs) or s[1] not in dbs[s[0]].data]
+        for slot in gone:
+            del self.enc[slot]
 
     # ------------------------------------------------------------- key moves
 
     def moved(self, src: Database, key: bytes, dst: Database, newkey: bytes) -> None:
         """The object at ``key`` of ``src`` now lives at ``newkey`` of ``dst`` (RENAME,
         MOVE): its access time and encoding go with it."""
+        a_src, a_dst = self._table(src.index), self._table(dst.index)
+        ent = a_src.pop(key, None)
+        if ent is None:
+            a_dst.pop(newkey, None)
+        else:
+            a_dst[newkey] = ent
         old, new = (src.index, key), (dst.index, newkey)
-        for table in (self.access, self.enc):
-            ent = table.pop(old, None)
-            if ent is None:
-                table.pop(new, None)
-            else:
-                table[new] = ent
+        enc = self.enc.pop(old, None)
+        if enc is None:
+            self.enc.pop(new, None)
+        else:
+            self.enc[new] = enc
 
     def forget_db(self, index: int | None) -> None:
         """After FLUSHDB (one index) or FLUSHALL (None)."""
         if index is None:
-            self.access.clear()
+            for table in self.access:
+                table.clear()
             self.enc.clear()
             self.scan.clear()
             return
-        for table in (self.access, self.enc):
-            for slot in [s for s in table if s[0] == index]:
-                del table[slot]
+        self._table(index).clear()
+        for slot in [s for s in self.enc if s[0] == index]:
+            del self.enc[slot]
         self.scan.pop(index, None)
 
     # ------------------------------------------------------------- encodings
@@ -612,7 +654,7 @@ def _rename(c: Any, args: list[bytes], nx: bool) -> Any:
     if lookup_write(db, dst) is not None and nx:
         return 0
     t = tracker(c.server)
-    t.access.pop((db.index, dst), None)
+    t.forget(db, dst)
     t.moved(db, src, db, dst)
     db.rename(src, dst)  # calls modified() for both keys ...
     c.server.keyspace.dirty -= 1  # ... but Redis counts a rename as one change
@@ -688,7 +730,8 @@ def copy(c: Any, args: list[bytes]) -> Any:
         return 0
     new = duplicate(value)
     t = tracker(srv)
-    t.access[(dst.index, newkey)] = [now_ms(), LFU_INIT_VAL, _lfu_minutes()]  # a new object
+    t.forget(dst, newkey)
+    t.touch(dst, newkey)  # a new object
     t.enc.pop((dst.index, newkey), None)
     # the copy keeps the encoding of the original (a copied shared integer is not shared)
     if type(new) is bytes:

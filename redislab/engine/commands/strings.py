@@ -134,6 +134,13 @@ def _set_generic(c: Any, name: str, key: bytes, value: bytes, flags: int,
 
 @_cmd("set", -3, "write denyoom")
 def set_(c: Any, args: list[bytes]) -> Any:
+    if len(args) == 3:
+        db = c.db
+        key = args[1]
+        if not db.expires or key not in db.expires:
+            # plain SET of a key without a TTL: nothing can expire on the way
+            _store(c, db, key, args[2])
+            return OK
     flags, expire = parse_extended(args, True)
     if flags & GET and expire is None:
         # propagated without GET (it only shapes the reply)

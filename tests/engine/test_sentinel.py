@@ -1,0 +1,613 @@
+"""Sentinel on real processes: engine sentinels (``redislab sentinel``) and Debian's
+``redis-sentinel`` 7.0, watching engine nodes and real ``redis-server`` nodes, in every
+combination the lessons use.
+
+Each failover test kills (SIGKILL) or shuts down the master and then checks what a user
+would check: every sentinel reports the same, single master; that node says ROLE master;
+every other live node replicates from it with its link up; a write acknowledged by
+``WAIT 1`` before the kill is on the new master; the sentinels' logs show redis-sentinel's
+events. The killed node is started again as a replica so the next kill has two replicas.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import redis
+from redis.sentinel import Sentinel as PySentinel
+
+from nodes import Node, RawClient, free_port, require_binary, wait_ping
+
+FAST = ("--repl-diskless-sync-delay", "0")
+NAME = "mymaster"
+KILLS = {"count": 0}  # master kills across the module (at least 20)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def wait_until(fn: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+               what: str = "condition") -> Any:
+    deadline = time.time() + timeout
+    last: Any = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+        except (OSError, redis.exceptions.RedisError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+class SentinelProc:
+    """A sentinel process on 127.0.0.1: ``engine`` (redislab sentinel) or ``real``."""
+
+    def __init__(self, kind: str, master_port: int, quorum: int, down_after: int = 1000,
+                 failover_timeout: int = 3000, extra: tuple[str, ...] = (),
+                 password: str | None = None):
+        self.kind = kind
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix=f"redislab-sentinel-{kind}-{self.port}-")
+        self.conf = os.path.join(self.dir, "sentinel.conf")
+        self.logfile = os.path.join(self.dir, "sentinel.log")
+        lines = [f"port {self.port}", f'dir "{self.dir}"', f'logfile "{self.logfile}"',
+                 f"sentinel monitor {NAME} 127.0.0.1 {master_port} {quorum}",
+                 f"sentinel down-after-milliseconds {NAME} {down_after}",
+                 f"sentinel failover-timeout {NAME} {failover_timeout}"]
+        if password:
+            lines.append(f"sentinel auth-pass {NAME} {password}")
+        lines += list(extra)
+        Path(self.conf).write_text("\n".join(lines) + "\n")
+        self.proc: subprocess.Popen | None = None
+
+    def command_line(self) -> list[str]:
+        if self.kind == "engine":
+            return [sys.executable, "-m", "redislab", "sentinel", self.conf]
+        return [require_binary("redis-sentinel"), self.conf]
+
+    def start(self, wait: bool = True) -> "SentinelProc":
+        self.proc = subprocess.Popen(
+            self.command_line(), cwd=self.dir, stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.dir, "stderr.log"), "ab"))
+        if wait:
+            self.wait()
+        return self
+
+    def wait(self) -> None:
+        wait_ping(self.port, timeout=20, proc=self.proc)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(sig)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def r(self) -> redis.Redis:
+        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=5)
+
+    def master_addr(self) -> tuple[str, int] | None:
+        with self.r() as r:
+            got = r.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME)
+        return (got[0], int(got[1])) if got else None
+
+    def log_text(self) -> str:
+        try:
+            return Path(self.logfile).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def cleanup(self) -> None:
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _flags(entry: dict[str, Any]) -> set[str]:
+    flags = entry["flags"]
+    return set(flags.split(",")) if isinstance(flags, str) else set(flags)
+
+
+def _pairs(flat: Any) -> dict[str, Any]:
+    """A SENTINEL MASTER / REPLICAS entry as a dict (redis-py may have parsed it)."""
+    if isinstance(flat, dict):
+        return flat
+    return dict(zip(flat[::2], flat[1::2]))
+
+
+class Group:
+    """A master, its replicas and the sentinels watching them."""
+
+    def __init__(self, node_kind: str, sentinel_kind: str, replicas: int = 2,
+                 sentinels: int = 3, quorum: int = 2, down_after: int = 1000,
+                 failover_timeout: int = 3000, password: str | None = None,
+                 sentinel_extra: tuple[str, ...] = ()):
+        self.node_kind = node_kind
+        self.password = password
+        auth = ("--requirepass", password, "--masterauth", password) if password else ()
+        self.node_args = (*FAST, *auth)
+        self.nodes: list[Node] = []
+        master = Node(node_kind, args=self.node_args)
+        self.nodes.append(master)
+        for _ in range(replicas):
+            self.nodes.append(Node(node_kind, args=(*self.node_args, "--replicaof",
+                                                    "127.0.0.1", str(master.port))))
+        self.sentinels = [SentinelProc(sentinel_kind, master.port, quorum, down_after,
+                                       failover_timeout, sentinel_extra, password)
+                          for _ in range(sentinels)]
+        self.dead: list[Node] = []
+
+    # lifecycle
+
+    def start(self) -> "Group":
+        for n in self.nodes:
+            n.start(wait=False)
+        for n in self.nodes:
+            wait_ping(n.port, password=self.password, proc=n.proc)
+        # the sentinels' first INFO then lists every replica (else they wait 10 s more)
+        with self.client(self.nodes[0].port) as r:
+            wait_until(lambda: r.info("replication")["connected_slaves"]
+                       == len(self.nodes) - 1 and all(
+                           r.info("replication")[f"slave{i}"]["state"] == "online"
+                           for i in range(len(self.nodes) - 1)), 20,
+                       what="the replicas to be online")
+        for s in self.sentinels:
+            s.start(wait=False)
+        for s in self.sentinels:
+            s.wait()
+        return self
+
+    def cleanup(self) -> None:
+        for s in self.sentinels:
+            s.cleanup()
+        for n in self.nodes + self.dead:
+            n.kill()
+            shutil.rmtree(n.dir, ignore_errors=True)
+
+    # views
+
+    def client(self, port: int) -> redis.Redis:
+        return redis.Redis(port=port, password=self.password, decode_responses=True,
+                           socket_timeout=5)
+
+    def node(self, port: int) -> Node:
+        return next(n for n in self.nodes if n.port == port)
+
+    def agreed_master(self, sentinels: list[SentinelProc] | None = None) -> int | None:
+        """The master port every (live) sentinel reports, or None while they differ."""
+        ports = set()
+        for s in sentinels or [s for s in self.sentinels if s.alive()]:
+            addr = s.master_addr()
+            if addr is None:
+                return None
+            ports.add(addr[1])
+        return ports.pop() if len(ports) == 1 else None
+
+    def topology_ok(self, master_port: int) -> bool:
+        return self.topology_problem(master_port) is None
+
+    def topology_problem(self, master_port: int) -> str | None:
+        """None when the node says it is the master and every other live node replicates
+        from it with its link up; else what is wrong."""
+        with self.client(master_port) as r:
+            if r.execute_command("ROLE")[0] != "master":
+                return f"{master_port} is not a master"
+        for n in self.nodes:
+            if n.port == master_port:
+                continue
+            with self.client(n.port) as r:
+                role = r.execute_command("ROLE")
+            if role[0] != "slave" or int(role[2]) != master_port or role[3] != "connected":
+                return f"{n.port} ROLE {role}"
+        return None
+
+    def sentinels_problem(self, master_port: int) -> str | None:
+        """None when every live sentinel knows every replica (reachable, not down) and
+        the other live sentinels; else what is missing."""
+        live = [s for s in self.sentinels if s.alive()]
+        want = {n.port for n in self.nodes if n.port != master_port}
+        for s in live:
+            with s.r() as r:
+                master = _pairs(r.execute_command("SENTINEL", "MASTER", NAME))
+                if int(master["port"]) != master_port or _flags(master) != {"master"}:
+                    return f"sentinel {s.port}: master {master['port']} {master['flags']}"
+                if int(master["num-other-sentinels"]) < len(live) - 1:
+                    return f"sentinel {s.port}: {master['num-other-sentinels']} sentinels"
+                seen = {}
+                for entry in r.execute_command("SENTINEL", "REPLICAS", NAME):
+                    e = _pairs(entry)
+                    seen[int(e["port"])] = e
+            for port in want:
+                e = seen.get(port)
+                if e is None:
+                    return f"sentinel {s.port}: replica {port} unknown"
+                if (_flags(e) != {"slave"} or e["master-link-status"] != "ok"
+                        or int(e["master-port"]) != master_port):
+                    return (f"sentinel {s.port}: replica {port} {e['flags']} "
+                            f"{e['master-link-status']} {e['master-port']}")
+        return None
+
+    def wait_stable(self, master_port: int | None = None, timeout: float = 30) -> int:
+        if master_port is None:
+            master_port = wait_until(self.agreed_master, timeout, what="sentinels agree")
+        port = master_port
+
+        def problem() -> str | None:
+            if self.agreed_master() != port:
+                return "the sentinels do not agree"
+            return self.topology_problem(port) or self.sentinels_problem(port)
+
+        deadline = time.time() + timeout
+        while True:
+            try:
+                last = problem()
+            except (OSError, redis.exceptions.RedisError) as exc:
+                last = repr(exc)
+            if last is None:
+                return port
+            if time.time() > deadline:
+                raise AssertionError(f"no stable group around {port}: {last}")
+            time.sleep(0.1)
+
+    # faults
+
+    def acked_write(self, master_port: int, key: str) -> str:
+        value = f"v-{time.time()}"
+        with self.client(master_port) as r:
+            r.set(key, value)
+            assert r.execute_command("WAIT", 1, 2000) >= 1
+        return value
+
+    def kill_master(self, key: str, timeout: float = 30, restart: bool = True) -> int:
+        """SIGKILL the master after an acknowledged write; wait for the failover and
+        check it; start the old master again as a replica of the new one."""
+        old = self.wait_stable(timeout=timeout)
+        value = self.acked_write(old, key)
+        victim = self.node(old)
+        t0 = time.time()
+        victim.kill()
+        KILLS["count"] += 1
+        new = wait_until(lambda: (p := self.agreed_master()) not in (None, old) and p,
+                         timeout, interval=0.05, what="a new master")
+        with self.client(new) as r:
+            wait_until(lambda: r.execute_command("ROLE")[0] == "master", 10,
+                       what="the new master's role")
+            assert r.get(key) == value, "a write acknowledged by WAIT 1 was lost"
+        self.failover_seconds = time.time() - t0
+        self.nodes.remove(victim)
+        self.dead.append(victim)
+        if restart:
+            again = Node(self.node_kind, port=victim.port, workdir=victim.dir,
+                         args=(*self.node_args, "--replicaof", "127.0.0.1", str(new)))
+            again.start(password=self.password)
+            self.dead.remove(victim)
+            self.nodes.append(again)
+        self.wait_stable(new, timeout)
+        return new
+
+
+@pytest.fixture
+def group_factory():
+    made: list[Group] = []
+
+    def make(*args: Any, **kw: Any) -> Group:
+        g = Group(*args, **kw)
+        made.append(g)
+        return g.start()
+
+    yield make
+    for g in made:
+        g.cleanup()
+
+
+def events(text: str) -> list[str]:
+    """The messages of a sentinel log (``pid:X date time level message``)."""
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^\d+:X \d\d \w{3} \d{4} \d\d:\d\d:\d\d\.\d{3} [.\-*#] (.*)$", line)
+        if m:
+            out.append(m.group(1))
+    return out
+
+
+def assert_in_order(lines: list[str], wanted: list[str]) -> None:
+    i = 0
+    for line in lines:
+        if i < len(wanted) and re.fullmatch(wanted[i], line):
+            i += 1
+    assert i == len(wanted), f"missing {wanted[i]!r} (in order) in:\n" + "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def test_walkthrough_single_sentinel_quorum_1(group_factory):
+    """The seed walkthrough: 3 servers, ``sentinel monitor mymaster 127.0.0.1 <port> 1``,
+    SHUTDOWN of the master, a replica becomes master, the other follows it, the restarted
+    old master becomes a replica; the sentinel's log tells the story."""
+    g = group_factory("engine", "engine", sentinels=1, quorum=1, down_after=1000)
+    s = g.sentinels[0]
+    old = g.wait_stable()
+    a, b = [n.port for n in g.nodes if n.port != old]
+    with g.client(old) as r:
+        r.set("k1", "v1")
+        assert r.execute_command("WAIT", 2, 2000) == 2
+    old_node = g.node(old)
+    subprocess.run([require_binary("redis-cli"), "-p", str(old), "shutdown", "nosave"],
+                   capture_output=True, timeout=10)
+    old_node.wait_exit()
+    KILLS["count"] += 1
+    new = wait_until(lambda: (p := s.master_addr()[1]) != old and p, 30, what="failover")
+    assert new in (a, b)
+    other = a if new == b else b
+    g.nodes.remove(old_node)
+    wait_until(lambda: g.topology_ok(new), 20, what="the other replica follows")
+    with g.client(other) as r:
+        assert r.get("k1") == "v1"
+    # once the sentinel sees the old master as a replica that is down, it comes back
+    # (as a master, with an empty dataset) and is converted
+    wait_until(lambda: f"+sdown slave 127.0.0.1:{old}" in s.log_text(), 20,
+               what="+sdown of the old master as a replica")
+    back = Node("engine", port=old, workdir=old_node.dir, args=g.node_args)
+    back.start()
+    g.nodes.append(back)
+    wait_until(lambda: g.topology_ok(new), 40, interval=0.2, what="+convert-to-slave")
+    with g.client(old) as r:
+        wait_until(lambda: r.get("k1") == "v1", 10, what="the old master resynced")
+    log = events(s.log_text())
+    assert re.fullmatch(r"Sentinel ID is [0-9a-f]{40}", next(x for x in log if "ID" in x))
+    assert_in_order(log, [
+        rf"\+monitor master {NAME} 127\.0\.0\.1 {old} quorum 1",
+        rf"\+slave slave 127\.0\.0\.1:\d+ 127\.0\.0\.1 \d+ @ {NAME} 127\.0\.0\.1 {old}",
+        rf"\+sdown master {NAME} 127\.0\.0\.1 {old}",
+        rf"\+odown master {NAME} 127\.0\.0\.1 {old} #quorum 1/1",
+        r"\+new-epoch 1",
+        rf"\+try-failover master {NAME} 127\.0\.0\.1 {old}",
+        r"\+vote-for-leader [0-9a-f]{40} 1",
+        rf"\+elected-leader master {NAME} 127\.0\.0\.1 {old}",
+        rf"\+failover-state-select-slave master {NAME} 127\.0\.0\.1 {old}",
+        rf"\+selected-slave slave 127\.0\.0\.1:{new} 127\.0\.0\.1 {new} @ {NAME} "
+        rf"127\.0\.0\.1 {old}",
+        rf"\+failover-state-send-slaveof-noone slave 127\.0\.0\.1:{new} .*",
+        rf"\+failover-state-wait-promotion slave 127\.0\.0\.1:{new} .*",
+        rf"\+promoted-slave slave 127\.0\.0\.1:{new} .*",
+        rf"\+failover-state-reconf-slaves master {NAME} 127\.0\.0\.1 {old}",
+        rf"\+slave-reconf-sent slave 127\.0\.0\.1:{other} .*",
+        rf"\+slave-reconf-inprog slave 127\.0\.0\.1:{other} .*",
+        rf"\+slave-reconf-done slave 127\.0\.0\.1:{other} .*",
+        rf"\+failover-end master {NAME} 127\.0\.0\.1 {old}",
+        rf"\+switch-master {NAME} 127\.0\.0\.1 {old} 127\.0\.0\.1 {new}",
+        rf"\+slave slave 127\.0\.0\.1:{old} 127\.0\.0\.1 {old} @ {NAME} 127\.0\.0\.1 {new}",
+        rf"\+sdown slave 127\.0\.0\.1:{old} 127\.0\.0\.1 {old} @ {NAME} 127\.0\.0\.1 {new}",
+        rf"-sdown slave 127\.0\.0\.1:{old} 127\.0\.0\.1 {old} @ {NAME} 127\.0\.0\.1 {new}",
+        rf"\+convert-to-slave slave 127\.0\.0\.1:{old} 127\.0\.0\.1 {old} @ {NAME} "
+        rf"127\.0\.0\.1 {new}",
+    ])
+    # the state is in the config file, so a restarted sentinel remembers it
+    conf = Path(s.conf).read_text()
+    assert f"sentinel monitor {NAME} 127.0.0.1 {new} 1" in conf
+    assert re.search(r"^sentinel myid [0-9a-f]{40}$", conf, re.M)
+    assert f"sentinel known-replica {NAME} 127.0.0.1 {old}" in conf
+    assert "sentinel config-epoch mymaster 1" in conf
+    assert "sentinel current-epoch 1" in conf
+    myid = s.r().execute_command("SENTINEL", "MYID")
+    s.stop()
+    s.start()
+    with s.r() as r:
+        assert r.execute_command("SENTINEL", "MYID") == myid
+        assert r.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME) == \
+            ["127.0.0.1", str(new)]
+        assert int(_pairs(r.execute_command("SENTINEL", "MASTER", NAME))["num-slaves"]) == 2
+
+
+def test_three_sentinels_quorum_2(group_factory):
+    """Three sentinels discover each other through hellos, agree on ODOWN with quorum 2,
+    elect one leader by majority and all switch to the promoted replica."""
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=1000)
+    old = g.wait_stable()
+    with g.sentinels[0].r() as r:
+        assert r.execute_command("SENTINEL", "CKQUORUM", NAME) == \
+            "OK 3 usable Sentinels. Quorum and failover authorization can be reached"
+        ids = {x.r().execute_command("SENTINEL", "MYID") for x in g.sentinels}
+        others = [_pairs(e) for e in r.execute_command("SENTINEL", "SENTINELS", NAME)]
+        assert {e["runid"] for e in others} == ids - {r.execute_command("SENTINEL", "MYID")}
+        assert all(e["name"] == e["runid"] for e in others)
+    new = g.kill_master("k:three")
+    assert new != old
+    logs = [events(s.log_text()) for s in g.sentinels]
+    leaders = [i for i, log in enumerate(logs)
+               if any(x.startswith("+elected-leader") for x in log)]
+    assert len(leaders) >= 1
+    for log in logs:
+        assert any(re.fullmatch(rf"\+odown master {NAME} 127\.0\.0\.1 {old} #quorum [23]/2",
+                                x) for x in log)
+        assert any(re.fullmatch(rf"\+switch-master {NAME} 127\.0\.0\.1 {old} 127\.0\.0\.1 "
+                                rf"{new}", x) for x in log)
+    for i, log in enumerate(logs):
+        if i not in leaders:
+            assert any(x.startswith("+vote-for-leader") for x in log)
+            assert any(x.startswith("+config-update-from sentinel") for x in log) or \
+                any(x.startswith("+failover-end") for x in log)
+    # the config file of every sentinel remembers the others
+    for s in g.sentinels:
+        conf = Path(s.conf).read_text()
+        assert len(re.findall(rf"^sentinel known-sentinel {NAME} 127\.0\.0\.1 \d+ "
+                              rf"[0-9a-f]{{40}}$", conf, re.M)) == 2
+
+
+def test_redis_py_sentinel_client_through_failovers(group_factory):
+    """redis-py's Sentinel client writes to the master through failovers and reads from
+    replicas."""
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=1000)
+    g.wait_stable()
+    sentinel = PySentinel([("127.0.0.1", s.port) for s in g.sentinels], socket_timeout=1)
+    master = sentinel.master_for(NAME, socket_timeout=1, decode_responses=True)
+    replica = sentinel.slave_for(NAME, socket_timeout=1, decode_responses=True)
+    written = 0
+    for round_ in range(2):
+        for i in range(20):
+            master.set(f"py:{written}", written)
+            written += 1
+        assert master.execute_command("WAIT", 2, 2000) == 2
+        assert replica.get(f"py:{written - 1}") == str(written - 1)
+        old = sentinel.discover_master(NAME)[1]
+        g.node(old).kill()
+        KILLS["count"] += 1
+        deadline = time.time() + 30
+        while True:  # writes go through as soon as the new master is known
+            try:
+                master.set(f"py:{written}", written)
+                written += 1
+                break
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                    redis.exceptions.ReadOnlyError):
+                assert time.time() < deadline, "no master accepted writes after the kill"
+                time.sleep(0.1)
+        new = sentinel.discover_master(NAME)[1]
+        assert new != old
+        victim = g.node(old)
+        g.nodes.remove(victim)
+        g.dead.append(victim)
+        again = Node("engine", port=old, workdir=victim.dir,
+                     args=(*g.node_args, "--replicaof", "127.0.0.1", str(new)))
+        again.start()
+        g.dead.remove(victim)
+        g.nodes.append(again)
+        g.wait_stable(new)
+        assert master.get("py:0") == "0"
+        assert master.get(f"py:{written - 1}") == str(written - 1)
+        wait_until(lambda: replica.get(f"py:{written - 1}") == str(written - 1), 10,
+                   what="a replica read")
+
+
+def test_engine_sentinels_on_real_redis_servers(group_factory):
+    g = group_factory("real", "engine", sentinels=3, quorum=2, down_after=1000)
+    for i in range(2):
+        g.kill_master(f"k:real:{i}")
+
+
+def test_real_sentinels_on_engine_servers(group_factory):
+    """redis-sentinel 7.0 fails over engine nodes (needs engine replication)."""
+    require_binary("redis-sentinel")
+    g = group_factory("engine", "real", sentinels=3, quorum=2, down_after=1000)
+    for i in range(2):
+        g.kill_master(f"k:realsentinel:{i}")
+    for s in g.sentinels:
+        log = events(s.log_text())
+        assert any(x.startswith("+switch-master") for x in log)
+
+
+def test_mixed_sentinels_and_password(group_factory):
+    """Two engine sentinels and one redis-sentinel agree (hellos, votes) on masters that
+    require a password (``sentinel auth-pass``)."""
+    g = Group("engine", "engine", sentinels=3, quorum=2, down_after=1000,
+              password="s3cret")
+    g.sentinels[2] = SentinelProc("real", g.nodes[0].port, 2, 1000, 3000, (), "s3cret")
+    try:
+        g.start()
+        for i in range(2):
+            g.kill_master(f"k:mixed:{i}")
+    finally:
+        g.cleanup()
+
+
+def test_repeated_master_kills(group_factory):
+    """Many SIGKILLs of the master in a row; after each one every sentinel reports the
+    same single master, the replicas follow it and no acknowledged write is lost."""
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=600,
+                      failover_timeout=2000)
+    times = []
+    for i in range(12):
+        g.kill_master(f"k:repeat:{i}")
+        times.append(g.failover_seconds)
+    with g.client(g.wait_stable()) as r:
+        for i in range(12):
+            assert r.get(f"k:repeat:{i}") is not None
+    assert max(times) < 15, times
+
+
+def test_sentinel_killed_during_failover(group_factory):
+    """The elected leader is killed in the middle of its failover: the two others take
+    over in a later epoch, and the killed sentinel, started again, learns the outcome."""
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=800,
+                      failover_timeout=2000)
+    old = g.wait_stable()
+    value = g.acked_write(old, "k:leader")
+    victim = g.node(old)
+    victim.kill()
+    KILLS["count"] += 1
+    leader = None
+    deadline = time.time() + 30
+    while leader is None and time.time() < deadline:
+        for s in g.sentinels:
+            if "+elected-leader" in s.log_text():
+                leader = s
+                break
+        else:
+            time.sleep(0.005)
+    assert leader is not None, "nobody was elected"
+    leader.kill()
+    others = [s for s in g.sentinels if s is not leader]
+    new = wait_until(lambda: (p := g.agreed_master(others)) not in (None, old) and p, 60,
+                     interval=0.1, what="the other sentinels finish the failover")
+    g.nodes.remove(victim)
+    g.dead.append(victim)
+    wait_until(lambda: g.topology_ok(new), 30, interval=0.1, what="replicas follow")
+    with g.client(new) as r:
+        assert r.get("k:leader") == value
+    leader.start()
+    g.wait_stable(new, 30)
+    assert leader.master_addr() == ("127.0.0.1", new)
+
+
+def test_isolated_sentinel_does_not_fail_over_alone(group_factory):
+    """With quorum 2 of 3, one sentinel whose peers are stopped sees the master down
+    (+sdown) but never reaches ODOWN, so nothing is promoted."""
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=500)
+    old = g.wait_stable()
+    lone = g.sentinels[0]
+    for s in g.sentinels[1:]:
+        s.stop()
+    g.node(old).kill()
+    wait_until(lambda: "+sdown master" in lone.log_text(), 10, what="+sdown")
+    time.sleep(3)
+    log = lone.log_text()
+    assert "+odown" not in log and "+try-failover" not in log
+    assert lone.master_addr() == ("127.0.0.1", old)
+    with lone.r() as r:
+        master = _pairs(r.execute_command("SENTINEL", "MASTER", NAME))
+        assert _flags(master) == {"master", "s_down", "disconnected"}
+        with pytest.raises(redis.exceptions.ResponseError, match="NOQUORUM 1 usable"):
+            r.execute_command("SENTINEL", "CKQUORUM", NAME)
+    for n in g.nodes:
+        if n.port != old:
+            with g.client(n.port) as r:
+                assert r.execute_command("ROLE")[0] == "slave"
+
+
+def test_enough_kills():
+    """The suite killed masters at least 20 times (run last in this module)."""
+    if KILLS["count"] == 0:
+        pytest.skip("run with the rest of the module")
+    assert KILLS["count"] >= 20, KILLS
