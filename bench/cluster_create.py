@@ -35,7 +35,8 @@ def one_run(kind: str, node_timeout: int) -> tuple[float, float]:
         victim = next(n for n in cluster.nodes if "master" in myself(n.port)["flags"])
         me = myself(victim.port)
         victim_slots = slots_of(me["slots"])
-        replica_ids = {d["id"] for d in nodes_view(victim.port) if d["master"] == me["id"]}
+        replica_ids = {myself(n.port)["id"] for n in cluster.nodes
+                       if myself(n.port)["master"] == me["id"]}
         survivors = [n for n in cluster.nodes if n is not victim]
 
         def failed_over() -> bool:

@@ -385,7 +385,8 @@ class Transcript:
             return
         for outcome in e.outcomes:
             for depth, ok, text in outcome.lines():
-                mark = "[green]PASS[/]" if ok else "[bold red]FAIL[/]"
+                mark = {True: "[green]PASS[/]", False: "[bold red]FAIL[/]",
+                        None: "[dim]  - [/]"}[ok]
                 self.console.print(f"{'  ' * depth}{mark} {escape(text)}")
             if not outcome.passed:
                 self.console.print(f"[dim]  (gave up after {outcome.elapsed:.1f}s, "

@@ -360,7 +360,9 @@ class RequestParser:
         """Bytes received and not yet turned into a request (the query buffer)."""
         return len(self.buf) + self.bulk_got
 
-    def feed(self, data: bytes) -> list[list[bytes]]:
+    def feed(self, data: bytes, one: bool = False) -> list[list[bytes]]:
+        """Parse ``data`` (after what is buffered); with ``one``, stop after the first
+        complete request and keep the rest buffered."""
         out: list[list[bytes]] = []
         self.parsed = out
         if self.bulk_chunks is not None:
@@ -388,9 +390,9 @@ class RequestParser:
         remaining = self.remaining
         find = buf.find
         small = _SMALL
-        fast = _FAST_MIN <= n <= _FAST_MAX and self.max_bulk >= 1023
+        fast = _FAST_MIN <= n <= _FAST_MAX and self.max_bulk >= 1023 and not one
         try:
-            while pos < n:
+            while pos < n and not (one and out):
                 if args is None:
                     if buf[pos] == 42:  # '*'
                         # once per feed, and only if the "*N" line is short and complete

@@ -210,34 +210,44 @@ class Client(asyncio.Protocol):
         self.net_in += len(data)
         self.server.stats.net_input_bytes += len(data)
         parser = self.parser
-        parser.authenticated = self.authenticated
-        error = None
-        try:
-            requests = parser.feed(data)
-        except ProtocolError as exc:
-            requests = parser.parsed
-            error = exc
-        if parser.pending_bytes() > self.server.qbuf_limit:
-            self.server.log.warning(
-                f"Closing client that reached max query buffer length: {self.info_line()} "
-                f"(qbuf initial bytes: {repr_arg(parser.buf[:64])})"
-            )
-            self.close()
-            return
         self.last_interaction = time.time()
         out: list[bytes] = []
         self.out = out
         call = self.server.call
-        if self.blocked:
-            self.pending.extend(requests)
-        else:
-            for i, args in enumerate(requests):
-                call(self, args, out)
-                if self.closing:
-                    break
-                if self.blocked:
-                    self.pending.extend(requests[i + 1 :])
-                    break
+        error = None
+        while True:
+            # an unauthenticated client is parsed one request at a time, as Redis runs
+            # each request before reading the next: AUTH lifts the limits for what follows
+            authenticated = parser.authenticated = self.authenticated
+            try:
+                requests = parser.feed(data, not authenticated)
+            except ProtocolError as exc:
+                requests = parser.parsed
+                error = exc
+            data = b""
+            if parser.pending_bytes() > self.server.qbuf_limit:
+                self.server.log.warning(
+                    f"Closing client that reached max query buffer length: {self.info_line()} "
+                    f"(qbuf initial bytes: {repr_arg(parser.buf[:64])})"
+                )
+                self.out = None
+                if out:
+                    self.write(b"".join(out))
+                self.close()
+                return
+            if self.blocked:
+                self.pending.extend(requests)
+            else:
+                for i, args in enumerate(requests):
+                    call(self, args, out)
+                    if self.closing:
+                        break
+                    if self.blocked:
+                        self.pending.extend(requests[i + 1 :])
+                        break
+            if (authenticated or error is not None or self.closing or self.blocked
+                    or not requests):
+                break
         if error is not None and not self.closing:
             msg = E.PROTOCOL % error
             out.append(b"-%s\r\n" % msg.encode("latin-1", "replace"))

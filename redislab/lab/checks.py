@@ -98,18 +98,19 @@ class Outcome:
     elapsed: float
     attempts: int
 
-    def lines(self) -> list[tuple[int, bool, str]]:
-        """``(depth, ok, text)`` for printing: groups nest, a top-level ``all`` is flat."""
-        out: list[tuple[int, bool, str]] = []
+    def lines(self) -> list[tuple[int, bool | None, str]]:
+        """``(depth, ok, text)`` for printing: groups nest, a top-level ``all`` is flat.
+        ``ok`` is None for a failed alternative of an ``any:`` that passed (not a failure)."""
+        out: list[tuple[int, bool | None, str]] = []
 
-        def walk(r: Result, depth: int) -> None:
+        def walk(r: Result, depth: int, moot: bool = False) -> None:
             if r.children and r.text == "all of:" and depth == 0:
                 for c in r.children:
                     walk(c, 0)
                 return
-            out.append((depth, r.ok, r.text))
+            out.append((depth, None if moot and not r.ok else r.ok, r.text))
             for c in r.children:
-                walk(c, depth + 1)
+                walk(c, depth + 1, moot or (r.text == "any of:" and r.ok))
 
         walk(self.result, 0)
         return out

@@ -808,8 +808,6 @@ def test_unauthenticated_limits(auth_nodes, data):
         assert want == (b"-ERR Protocol error: unauthenticated multibulk length\r\n", True)
 
 
-@pytest.mark.xfail(strict=True, reason="server.py parses a whole read before running any of "
-                   "it, so AUTH does not lift the limits for the rest of the same packet")
 @pytest.mark.parametrize("data", AUTH_THEN_BIG, ids=["mbulk", "bulk"])
 def test_auth_then_big_request_in_one_packet(auth_nodes, data):
     real, engine = auth_nodes
