@@ -60,16 +60,22 @@ def _redis_style_config(args: tuple[str, ...]) -> tuple[str | None, bool, str]:
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-v", "--version", prog_name="redislab")
+@click.option("--backend", "-b", type=click.Choice(["engine", "process", "docker"]),
+              default="engine", show_default=True, help="backend chosen at start (TUI)")
+@click.option("--lang", type=click.Choice(["en", "zh"]),
+              help="lesson language (default: from the locale)")
+@click.option("--fast", is_flag=True,
+              help="no 5 s wait before full syncs (repl-diskless-sync-delay 0)")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def main(ctx: click.Context, backend: str, lang: str | None, fast: bool) -> None:
     """redislab: learn Redis replication, Sentinel and Cluster on live nodes.
 
-    With no command, starts a three-node lab on the built-in engine and shows how to use it.
+    With no command, opens the lab (a terminal UI): lessons, a sandbox, live panes.
     """
     if ctx.invoked_subcommand is None:
-        from .quicklab import run_quick_lab
+        from .tui import run
 
-        sys.exit(run_quick_lab())
+        sys.exit(run(backend=backend, lang=lang, fast=fast))
 
 
 @main.command(
@@ -218,6 +224,7 @@ def run_server(args: tuple[str, ...], sentinel: bool = False) -> int:
 
 from . import cli_lab  # noqa: E402,F401  (registers up/status/exec/logs/down/export/image)
 from . import cli_lesson  # noqa: E402,F401  (registers lesson list/validate/run)
+from . import cli_tui  # noqa: E402,F401  (registers cli/serve/quick)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -73,21 +73,24 @@ def list_cmd(lang: str | None) -> None:
         console.print(f"[yellow]{exc}[/]")
         progress = None
     table = Table(title=f"lessons ({lang})", title_justify="left")
-    for col in ("#", "id", "title", "min", "topology", "backends", "progress"):
-        table.add_column(col, no_wrap=col in ("#", "id", "min"))
+    for col in ("#", "id", "title", "min", "progress"):
+        table.add_column(col, no_wrap=col != "title", overflow="fold",
+                         justify="right" if col in ("#", "min") else "left")
     for f in files:
         try:
             lesson = loader.load(f)
         except loader.LessonError as exc:
             table.add_row(f.name[:2], f.stem, f"[red]invalid: {len(exc.problems)} problem(s) "
-                          f"(redislab lesson validate {f})[/]", "", "", "", "")
+                          f"(redislab lesson validate {f})[/]", "", "")
             continue
         got = progress.get(lesson.id) if progress else None
         label = got.label(len(lesson.steps)) if got else "-"
         if label == "done":
             label = "[green]done[/]"
-        table.add_row(str(lesson.number or ""), lesson.id, lesson.title, str(lesson.minutes),
-                      lesson.topology, ", ".join(lesson.backends), label)
+        title = lesson.title
+        if tuple(lesson.backends) != ("engine", "process", "docker"):
+            title += f" [dim]({', '.join(lesson.backends)})[/]"
+        table.add_row(str(lesson.number or ""), lesson.id, title, str(lesson.minutes), label)
     console.print(table)
     console.print("[dim]run one: redislab lesson run <id|#> --backend engine[/]")
 

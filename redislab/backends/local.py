@@ -191,6 +191,10 @@ class LocalBackend(BaseBackend):
             self.resume(node)
         try:
             self.exec(node, "SHUTDOWN", timeout=STOP_TIMEOUT)
+        except redis.AuthenticationError:
+            # NOAUTH/WRONGPASS (a password set at run time): redis-py files these under
+            # ConnectionError, but the node is alive; SIGTERM makes it save and exit
+            self._signal(node, signal.SIGTERM)
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             pass  # the connection drops when the node exits: the expected outcome
         except redis.RedisError:

@@ -482,12 +482,15 @@ class Sentinel:
         self.hz = 10
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        self.boot_log: Any = None  # the logger used before the server exists
 
     # ------------------------------------------------------------------ logging / events
 
     def log(self, level: int, msg: str) -> None:
         if self.server is not None:
             self.server.log.log(level, msg)
+        elif self.boot_log is not None:
+            self.boot_log.log(level, msg)
 
     def event(self, level: int, kind: str, ri: Instance | None, fmt: str = "",
               *args: Any) -> None:
@@ -768,15 +771,19 @@ class Sentinel:
 
     def load_lines(self, lines: list[list[str]], text_lines: list[str] | None = None) -> None:
         """Apply the ``sentinel ...`` directives (pre-monitor ones first, then ``monitor``,
-        then the rest, as redis-sentinel queues them); raises ConfigFileError."""
-        pre = [a for a in lines if a and a[0].lower() in PRE_MONITOR]
-        mon = [a for a in lines if a and a[0].lower() == "monitor"]
-        post = [a for a in lines if a and a[0].lower() != "monitor"
-                and a[0].lower() not in PRE_MONITOR]
-        for argv in pre + mon + post:
+        then the rest, as redis-sentinel queues them); raises ConfigFileError with the
+        line of the config text that failed."""
+        where = _sentinel_lines(text_lines or [])
+        if len(where) != len(lines):  # lines from an include: no line numbers
+            where = [(0, "sentinel " + " ".join(a)) for a in lines]
+        entries = list(zip(lines, where))
+        pre = [e for e in entries if e[0] and e[0][0].lower() in PRE_MONITOR]
+        mon = [e for e in entries if e[0] and e[0][0].lower() == "monitor"]
+        post = [e for e in entries if e[0] and e[0][0].lower() != "monitor"
+                and e[0][0].lower() not in PRE_MONITOR]
+        for argv, (lineno, shown) in pre + mon + post:
             err = self.handle_directive(argv)
             if err is not None:
-                lineno, shown = _find_line(text_lines or [], argv)
                 raise ConfigFileError(lineno, shown, err)
 
     def handle_directive(self, argv: list[str]) -> str | None:
@@ -975,7 +982,8 @@ class Sentinel:
         out.append(("sentinel current-epoch", f"sentinel current-epoch {self.current_epoch}",
                     True))
         optional = [
-            ("announce-ip", repr_text(self.announce_ip) if self.announce_ip else None),
+            ("announce-ip", repr_text(self.announce_ip) if self.announce_ip is not None
+             else None),
             ("announce-port", str(self.announce_port) if self.announce_port else None),
             ("sentinel-user", self.sentinel_auth_user),
             ("sentinel-pass", self.sentinel_auth_pass),
@@ -1434,7 +1442,7 @@ class Sentinel:
         link = ri.link
         if link.disconnected or link.cc is None:
             return False
-        if self.announce_ip:
+        if self.announce_ip is not None:
             ip = self.announce_ip
         else:
             if link.cc.sockname is None:
@@ -1999,19 +2007,18 @@ def _replica_addr(line: str) -> tuple[str, int] | None:
     return ip, _atoi(port)
 
 
-def _find_line(text_lines: list[str], argv: list[str]) -> tuple[int, str]:
-    """Line number and text of the ``sentinel`` directive ``argv`` in the config text."""
+def _sentinel_lines(text_lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, text) of every ``sentinel <option> ...`` line of a config text, in
+    the order Config collected them."""
+    out = []
     for n, raw in enumerate(text_lines, start=1):
         line = raw.strip(" \t\r\n")
         if not line or line.startswith("#"):
             continue
         words = split_args(line.encode("utf-8", "surrogateescape"))
-        if not words or len(words) < 2:
-            continue
-        got = [w.decode("utf-8", "surrogateescape") for w in words]
-        if got[0].lower() == "sentinel" and got[1:] == argv:
-            return n, line
-    return 0, "sentinel " + " ".join(argv)
+        if words and len(words) > 1 and words[0].lower() == b"sentinel":
+            out.append((n, line))
+    return out
 
 
 # =========================================================================== start-up
@@ -2040,8 +2047,14 @@ def load_state(config: "Config", stdin_text: str | None = None,
         text_lines += stdin_text.split("\n")
     if extra:
         text_lines += ("\n" + extra).split("\n")
+    from .log import Logger
+
     st = Sentinel(None, config)
-    st.load_lines(config.sentinel_lines, text_lines)
+    st.boot_log = Logger(config["logfile"], config["loglevel"], role=lambda: "X")
+    try:
+        st.load_lines(config.sentinel_lines, text_lines)
+    finally:
+        st.boot_log.set_file("")
     config.sentinel_state = st  # type: ignore[attr-defined]
     config.values["save"] = []
     return st

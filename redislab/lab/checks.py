@@ -126,12 +126,27 @@ class ReplyErr:
         return f"(error) {self.text}"
 
 
+_CODES = {"ReadOnlyError": "READONLY", "BusyLoadingError": "LOADING", "NoScriptError":
+          "NOSCRIPT", "ExecAbortError": "EXECABORT", "OutOfMemoryError": "OOM",
+          "NoPermissionError": "NOPERM", "MasterDownError": "MASTERDOWN"}
+
+
+def error_text(exc: BaseException) -> str:
+    """An error reply as Redis sent it: redis-py's own parser drops the code of the errors
+    it maps to classes (``READONLY ...`` becomes ``You can't write...``); put it back."""
+    text = str(exc)
+    code = _CODES.get(type(exc).__name__)
+    if code and not text.startswith(code + " "):
+        text = f"{code} {text}"
+    return text
+
+
 def norm(reply: Any) -> Any:
     """A raw redis-py reply as plain Python: str, int, None, list, or :class:`ReplyErr`."""
     import redis
 
     if isinstance(reply, redis.ResponseError):
-        return ReplyErr(str(reply))
+        return ReplyErr(error_text(reply))
     if isinstance(reply, (bytes, bytearray)):
         return bytes(reply).decode("utf-8", errors="replace")
     if isinstance(reply, (list, tuple)):
@@ -283,7 +298,7 @@ class Read(Check):
                 try:
                     return norm(r.execute_command(*_subst(p["command"], ctx.resolve)))
                 except (redis.ResponseError, redis.AuthenticationError) as exc:
-                    return ReplyErr(str(exc))
+                    return ReplyErr(error_text(exc))
             if self.kind == "key":
                 if p.get("exists") is not None:
                     return bool(r.execute_command("EXISTS", p["name"]))
@@ -306,7 +321,7 @@ class Read(Check):
         try:
             value = self.read(ctx)
         except (redis.ResponseError, redis.AuthenticationError) as exc:
-            return Result(False, f"{label}: (error) {exc}")
+            return Result(False, f"{label}: (error) {error_text(exc)}")
         except (redis.RedisError, OSError) as exc:
             return Result(False, f"{label}: cannot reach {self.node} ({_why(exc)})")
         if self.kind == "key" and self.params.get("exists") is not None:
@@ -349,8 +364,9 @@ class Read(Check):
             if r is not None:
                 r.close()
         state = "answers" if up else "does not answer"
-        return Result(up == want, f"{self.node} {state}" +
-                      ("" if up == want else f" (expected it {'to answer' if want else 'to be down'})"))
+        expected = "" if up == want else \
+            f" (expected it {'to answer' if want else 'to be down'})"
+        return Result(up == want, f"{self.node} {state}{expected}")
 
 
 def _why(exc: BaseException) -> str:

@@ -318,7 +318,7 @@ def _parse(text: str, path: str) -> tuple[Lesson | None, list[Problem]]:
         return None, p.problems
     lesson = _front_matter(p, "\n".join(lines[1:end]), first_line=2)
     if lesson is None:
-        return None, p.problems
+        return None, sorted(p.problems, key=lambda x: x.line)
     _body(p, lesson, end + 1)
     if not lesson.steps:
         p.err(end + 1, "no steps: each step starts with a '## ' heading")
@@ -574,16 +574,13 @@ def _check_step(p: _Parser, step: Step, lesson: Lesson) -> None:
         return
     if not step.has_check:
         return
-    for backend in lesson.backends:
-        if not step.checks(backend):
-            continue
-        if not step.answer(backend):
-            where = "" if backend == lesson.backends[0] and len(lesson.backends) == 1 else \
-                f" on the {backend} backend"
-            p.err(step.line, f"step {step.number} ({step.title}): missing answer{where}: the "
-                             "step has a check but nothing the runner can apply -- add "
-                             "runnable blocks or a '### Answer' section")
-            return
+    lacking = [b for b in lesson.backends if step.checks(b) and not step.answer(b)]
+    if lacking:
+        where = "" if len(lacking) == len(lesson.backends) else \
+            f" on the {', '.join(lacking)} backend{'s' if len(lacking) > 1 else ''}"
+        p.err(step.line, f"step {step.number} ({step.title}): missing answer{where}: the "
+                         "step has a check but nothing the runner can apply -- add "
+                         "runnable blocks or a '### Answer' section")
 
 
 def _attrs(p: _Parser, info: str, line: int) -> tuple[str, dict[str, str], list[str]]:
@@ -639,6 +636,7 @@ def _block(p: _Parser, info: str, content: list[str], line: int) -> Block | None
             return None
     items: list[Item] = []
     first = line + 1
+    before = len(p.problems)
     if kind == "redis":
         for j, raw in enumerate(content):
             cmd = raw.strip()
@@ -657,7 +655,7 @@ def _block(p: _Parser, info: str, content: list[str], line: int) -> Block | None
                            "lesson; show it in a text block")
                 continue
             items.append(Command(node, cmd, tuple(args), lno))
-        if not items:
+        if not items and len(p.problems) == before:
             p.err(line, "```redis``` block without commands")
     elif kind == "action":
         for j, raw in enumerate(content):
@@ -683,7 +681,7 @@ def _block(p: _Parser, info: str, content: list[str], line: int) -> Block | None
                                "backend=docker (and give the others an equivalent)")
                     continue
             items.append(Action(name, target, lno))
-        if not items:
+        if not items and len(p.problems) == before:
             p.err(line, "```action``` block without actions")
     elif kind == "pipe":
         count = _int_attr(p, attrs, "count", line, required=True, low=1, high=10_000_000)
@@ -726,7 +724,8 @@ def _block(p: _Parser, info: str, content: list[str], line: int) -> Block | None
                 continue
             conf_lines.append(d)
         if not conf_lines:
-            p.err(line, "```redis.conf``` block without directives")
+            if len(p.problems) == before:
+                p.err(line, "```redis.conf``` block without directives")
             return None
         items.append(ConfEdit(node, tuple(conf_lines), first))
     elif kind == "check":

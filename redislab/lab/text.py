@@ -171,7 +171,10 @@ def yaml_load(text: str, first_line: int = 1) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
-        raise YamlError(f"not valid YAML: {exc.problem or exc}", line) from None
+        where = ""
+        if exc.context_mark is not None and exc.context_mark.line != (mark.line if mark else -1):
+            where = f" ({exc.context} on line {first_line + exc.context_mark.line})"
+        raise YamlError(f"not valid YAML: {exc.problem or exc}{where}", line) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"not valid YAML: {exc}", first_line) from None
     if node is None:

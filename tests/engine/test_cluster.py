@@ -414,6 +414,22 @@ def test_redis_py_cluster_all_slots_and_failover():
         assert pipe.execute() == keys
         for m in lab.masters():  # replicas caught up, then a master dies
             assert int(lab.call(m, "WAIT", 1, 5000)[1:-2]) == 1
+        # a replica serves reads of its master's slots after READONLY, MOVED before
+        master = lab.masters()[0]
+        replica = lab.replicas_of(master)[0]
+        key = key_for_slot(min(slot_set(lab.myself(master)["slots"])))
+        with RawClient(replica.port) as c:
+            assert c.call("GET", key).startswith(b"-MOVED ")
+            assert c.call("READONLY") == b"+OK\r\n"
+            assert c.call("GET", key) == b"$%d\r\n%s\r\n" % (len(key), key.encode())
+            assert c.call("SET", key, "x").startswith(b"-MOVED ")
+            assert c.call("READWRITE") == b"+OK\r\n"
+            assert c.call("GET", key).startswith(b"-MOVED ")
+        # PUBLISH reaches subscribers on every node through the bus
+        with RawClient(lab.nodes[5].port) as sub, RawClient(lab.nodes[1].port) as pub:
+            assert sub.call("SUBSCRIBE", "news").startswith(b"*3\r\n$9\r\nsubscribe")
+            assert pub.call("PUBLISH", "news", "hello") == b":0\r\n"
+            assert sub.read_reply() == b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
         victim = lab.masters()[1]
         victim_slots = slot_set(lab.myself(victim)["slots"])
         victim.kill()
@@ -641,6 +657,45 @@ def test_slot_migration_engine_vs_real():
     assert b"-ASK 42 127.0.0.1:<P1>\r\n" in eng
     assert b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n" in eng
     assert eng == real
+
+
+def test_bus_port_and_announce(node_factory):
+    """cluster-port and cluster-announce-* decide the address others use (CLUSTER NODES
+    shows ip:port@cport), and MEET takes an explicit bus port."""
+    from nodes import free_port
+
+    nodes = []
+    for _ in range(3):
+        cport = free_port()
+        nodes.append(node_factory("engine", "--cluster-enabled", "yes", "--bind", "127.0.0.1",
+                                  "--cluster-node-timeout", "1000", "--cluster-port", str(cport),
+                                  "--cluster-announce-ip", "127.0.0.1"))
+        nodes[-1].cport = cport
+    a = nodes[0]
+    with RawClient(a.port) as c:
+        mine = parse_nodes(bulk_text(c.call("CLUSTER", "NODES")))[0]
+        assert (mine["ip"], int(mine["cport"])) == ("127.0.0.1", a.cport)
+        for n in nodes[1:]:
+            assert c.call("CLUSTER", "MEET", "127.0.0.1", n.port, n.cport) == b"+OK\r\n"
+    for n, (lo, hi) in zip(nodes, ((0, 5000), (5001, 10000), (10001, 16383))):
+        with RawClient(n.port) as c:
+            assert c.call("CLUSTER", "ADDSLOTSRANGE", lo, hi) == b"+OK\r\n"
+
+    def ok() -> bool:
+        for n in nodes:
+            with RawClient(n.port) as c:
+                if b"cluster_state:ok" not in c.call("CLUSTER", "INFO"):
+                    return False
+                view = parse_nodes(bulk_text(c.call("CLUSTER", "NODES")))
+                if {(d["port"], int(d["cport"])) for d in view} != \
+                        {(m.port, m.cport) for m in nodes}:
+                    return False
+        return True
+
+    wait_for(ok, 20, "a three-master cluster on explicit bus ports")
+    with RawClient(a.port) as c:
+        assert c.call("CONFIG", "GET", "cluster-port") == \
+            b"*2\r\n$12\r\ncluster-port\r\n$%d\r\n%d\r\n" % (len(str(a.cport)), a.cport)
 
 
 def test_cluster_down_and_reads_when_down():

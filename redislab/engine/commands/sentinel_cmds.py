@@ -208,7 +208,7 @@ def s_help(c: Client, args: list[bytes]) -> Any:
     name = args[0].decode(errors="replace").upper()
     out = [Simple(f"{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:".encode())]
     out += [Simple(x.encode()) for x in _HELP]
-    out += [Simple(b"HELP"), Simple(b"    Print this help.")]
+    out += [Simple(b"HELP"), Simple(b"    Prints this help.")]
     return out
 
 

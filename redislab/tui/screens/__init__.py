@@ -1,0 +1,1 @@
+"""The TUI's screens: start, lesson, sandbox, help, and the small dialogs."""

@@ -1,0 +1,219 @@
+"""Lesson 1 driven through the UI on the engine backend, keys only: what the panes show,
+and the nodes' state read with redis-py on their addresses, as a learner would."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Static
+
+from tuitools import client, idle, lab_up, wait_until
+
+pytestmark = pytest.mark.asyncio
+
+
+def pane_text(widget) -> str:
+    """What a Static-like widget shows, as plain text."""
+    rendered = widget.render()
+    return getattr(rendered, "plain", str(rendered))
+
+
+def console_text(screen, node: str) -> str:
+    log = screen.console(node).log_view
+    return "\n".join(line.text for line in log.lines)
+
+
+def map_text(screen) -> str:
+    from redislab.tui.widgets.topology_map import render_map
+
+    return render_map(screen.model).plain
+
+
+def info_text(screen, node: str) -> str:
+    return pane_text(screen.info_pane(node).query_one("#info-body", Static))
+
+
+def log_text(screen) -> str:
+    from redislab.tui.widgets.log_pane import LogPane
+
+    log = screen.query_one(LogPane).query_one("#log-lines")
+    return "\n".join(line.text for line in log.lines)
+
+
+async def test_start_screen_lists_lessons(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#lessons", DataTable)
+        await wait_until(pilot, lambda: table.row_count > 1, what="the lessons")
+        titles = [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
+        assert titles[0] == "One master, two replicas"
+        assert titles[-1] == "Sandbox"
+        assert str(table.get_row_at(0)[4]) == "30"  # minutes
+        assert "docker" in pane_text(app.screen.query_one("#backend-details"))
+        assert app.screen.query_one("#backend-docker").disabled  # the probe said no
+
+
+async def test_lesson_one_with_keys_only(make_app):
+    """Every step of lesson 1: F2 runs it, F3 checks it, F7 goes on."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#lessons", DataTable)
+        await wait_until(pilot, lambda: table.row_count > 1, what="the lessons")
+        await pilot.press("enter")
+        screen = await lab_up(pilot)
+        steps = len(screen.lesson.steps)
+        assert steps == 12
+        addr = {n: screen.session.lab.address(n) for n in ("master", "replica1", "replica2")}
+
+        # step 1: three fresh masters
+        await pilot.press("f2")
+        await idle(pilot)
+        assert "role:master" in console_text(screen, "replica2")
+        assert screen.active_node == "replica2"  # the tab follows the step's commands
+        await pilot.press("f3")
+        await idle(pilot)
+        assert 0 in screen.passed
+        assert "Step passed" in screen.query_one("#lesson").outcome_text
+
+        # steps 2 and 3: a key, then two replicas
+        for step in (1, 2):
+            await pilot.press("f7")
+            await idle(pilot)
+            assert screen.step_index == step
+            await pilot.press("f2")
+            await idle(pilot)
+            await pilot.press("f3")
+            await idle(pilot)
+            assert step in screen.passed, screen.query_one("#lesson").outcome_text
+        assert client(addr["replica1"]).info("replication")["role"] == "slave"
+        await wait_until(pilot, lambda: "link up" in map_text(screen) and
+                         map_text(screen).count("link up") == 2, what="both links up")
+        drawing = map_text(screen)
+        assert "├─▶ ● replica1" in drawing and "└─▶ ● replica2" in drawing
+        screen.show_node("master")
+        await wait_until(pilot, lambda: "connected_slaves:2" in info_text(screen, "master"),
+                         what="the master's INFO pane")
+        await wait_until(pilot, lambda: "Synchronization with replica" in log_text(screen),
+                         what="the master's log line")
+
+        # the rest of the lesson, keys only
+        for step in range(3, steps):
+            await pilot.press("f7")
+            await idle(pilot)
+            await pilot.press("f2")
+            await idle(pilot)
+            await pilot.press("f3")
+            await idle(pilot, timeout=120)
+            assert step in screen.passed, (step, screen.query_one("#lesson").outcome_text)
+        assert "Lesson complete" in screen.query_one("#lesson").outcome_text
+
+        # what the learner sees is what the nodes say
+        r = client(addr["replica2"], "redislab")
+        assert r.dbsize() == client(addr["master"], "redislab").dbsize() >= 100_000
+        assert r.get("k5") == "v5"
+        progress = app.progress().get("master-two-replicas")
+        assert progress.completed
+    assert not app.sessions  # torn down on exit
+
+
+async def test_console_typing_history_completion(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
+        await pilot.press("enter")
+        screen = await lab_up(pilot)
+        console = screen.console("master")
+        await wait_until(pilot, lambda: len(console.input.table) > 100, what="COMMAND DOCS")
+        assert screen.focused is console.input
+        await pilot.press(*"SET foo bar", "enter")
+        await wait_until(pilot, lambda: "OK" in console_text(screen, "master"))
+        assert client(screen.session.lab.address("master")).get("foo") == "bar"
+        # replies as redis-cli prints them
+        await pilot.press(*"RPUSH l a b", "enter", *"LRANGE l 0 -1", "enter",
+                          *"GET nope", "enter", *"INCR foo", "enter")
+        await wait_until(pilot, lambda: "(error)" in console_text(screen, "master"))
+        text = console_text(screen, "master")
+        assert '(integer) 2' in text and '1) "a"\n2) "b"' in text and "(nil)" in text
+        assert "(error) ERR value is not an integer or out of range" in text
+        # history
+        await pilot.press("up")
+        assert console.input.value == "INCR foo"
+        await pilot.press("up", "up")
+        assert console.input.value == "LRANGE l 0 -1"
+        await pilot.press("down", "down", "down")
+        assert console.input.value == ""
+        # completion and syntax hint
+        await pilot.press(*"CONFIG G", "tab")
+        assert console.input.value == "CONFIG GET "
+        hint = pane_text(console.query_one(".hint"))
+        assert hint.startswith("CONFIG GET parameter [parameter ...]")
+        await pilot.press("ctrl+u", *"zad")
+        assert pane_text(console.query_one(".hint")).startswith("ZADD")
+        await pilot.press("ctrl+u", *"@replica1", "enter")
+        await wait_until(pilot, lambda: screen.active_node == "replica1")
+        await pilot.pause(0.2)
+        assert screen.focused is screen.console("replica1").input
+
+
+async def test_node_actions_and_log_filter(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
+        await pilot.press("enter")
+        screen = await lab_up(pilot)
+        # F8 on replica1: pause it; the map and the INFO pane say it does not answer
+        screen.show_node("replica1")
+        await pilot.pause(0.2)
+        await pilot.press("f8")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "NodeActions")
+        await pilot.press("down", "down", "down", "enter")  # stop, kill, restart, pause
+        await wait_until(pilot, lambda: screen.model.nodes["replica1"].status == "slow",
+                         timeout=20, what="replica1 paused")
+        assert "no reply" in map_text(screen)
+        assert "▶ pause replica1" in console_text(screen, "replica1")
+        assert "kill -STOP" in console_text(screen, "replica1")  # the equivalent command
+        # resume from a key (not typing: Esc leaves the console first)
+        await pilot.press("escape", "U")
+        await wait_until(pilot, lambda: screen.model.nodes["replica1"].status == "up",
+                         timeout=20, what="replica1 resumed")
+        # stop it: it shows as down
+        await pilot.press("S")
+        await wait_until(pilot, lambda: screen.model.nodes["replica1"].status == "down",
+                         timeout=20, what="replica1 down")
+        assert "down (not running)" in map_text(screen)
+        # partition is not possible on the engine: the error says why
+        await pilot.press("X")
+        await wait_until(pilot, lambda: "not supported" in console_text(screen, "replica1"))
+        # the log pane: / filters while following
+        await pilot.press("T")  # start replica1 again
+        await wait_until(pilot, lambda: screen.model.nodes["replica1"].status == "up",
+                         timeout=20)
+        await pilot.press("escape", "slash", *"Ready to accept")
+        await pilot.pause(0.3)
+        shown = log_text(screen).splitlines()
+        assert shown and all("Ready to accept" in ln for ln in shown)
+        assert any(ln.startswith("replica1") for ln in shown)
+        count = len(shown)
+        await pilot.press("enter")  # back to the log; still filtered, still following
+        screen.session.action("restart", "replica2")
+        await wait_until(pilot, lambda: len(log_text(screen).splitlines()) > count,
+                         timeout=20, what="a new matching line")
+        assert all("Ready to accept" in ln for ln in log_text(screen).splitlines())
+
+
+async def test_sandbox_sentinel_map(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SandboxSetup")
+        await pilot.press("down", "down", "down", "enter")  # sentinel
+        screen = await lab_up(pilot)
+        assert screen.shape == "sentinel"
+        await wait_until(pilot, lambda: "3/3 agree" in map_text(screen), timeout=30,
+                         what="the sentinels to agree")
+        assert "mymaster = master" in map_text(screen)
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "Confirm")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "StartScreen")
+        await wait_until(pilot, lambda: not app.sessions, timeout=30, what="the teardown")
