@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "mymaster"
@@ -99,7 +101,7 @@ class Proc:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, decode_responses=True, socket_timeout=2,
-                           socket_connect_timeout=2)
+                           socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -8,4 +8,10 @@ scripts/setup.sh --test
 if docker info >/dev/null 2>&1 && .venv/bin/redislab image --help >/dev/null 2>&1; then
     .venv/bin/redislab image build --if-missing
 fi
-exec .venv/bin/python -m pytest "$@"
+# The suite mostly waits on real nodes (replication, failovers, containers), so it runs
+# in 4 workers even on 2 cores; REDISLAB_TEST_WORKERS=0 runs it in one process.
+workers=${REDISLAB_TEST_WORKERS:-4}
+if [ "$workers" = 0 ]; then
+    exec .venv/bin/python -m pytest "$@"
+fi
+exec .venv/bin/python -m pytest -n "$workers" "$@"

@@ -115,12 +115,6 @@ class ClusterLab:
     def myself(self, node: Node) -> dict:
         return next(d for d in self.view(node) if "myself" in d["flags"])
 
-    def node_by_id(self, node_id: str) -> Node:
-        for node in self.alive():
-            if bulk_text(self.call(node, "CLUSTER", "MYID")) == node_id:
-                return node
-        raise KeyError(node_id)
-
     def ids(self) -> dict[int, str]:
         return {n.port: bulk_text(self.call(n, "CLUSTER", "MYID")) for n in self.alive()}
 

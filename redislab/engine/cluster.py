@@ -107,14 +107,6 @@ def key_hash_slot(key: bytes) -> int:
     return binascii.crc_hqx(key, 0) & 0x3FFF
 
 
-def bitmap_from_ranges(ranges: list[tuple[int, int]]) -> bytearray:
-    bm = bytearray(BITMAP_BYTES)
-    for start, end in ranges:
-        for s in range(start, end + 1):
-            bm[s >> 3] |= 1 << (s & 7)
-    return bm
-
-
 def bitmap_slots(bm: bytes | bytearray) -> list[int]:
     """The slots set in a bitmap, in order."""
     out: list[int] = []
@@ -147,19 +139,6 @@ def bitmap_ranges(bm: bytes | bytearray) -> list[tuple[int, int]]:
         base += run
     return out
 
-
-def slot_ranges(slots: list[int]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    start = prev = -2
-    for s in slots:
-        if s != prev + 1:
-            if start >= 0:
-                out.append((start, prev))
-            start = s
-        prev = s
-    if start >= 0:
-        out.append((start, prev))
-    return out
 
 
 def format_ranges(ranges: list[tuple[int, int]]) -> str:
@@ -663,9 +642,6 @@ class Cluster:
         """``clusterGenNodesSlotsInfo``: each owner's slot ranges (the slot table and the
         owners' bitmaps always agree)."""
         return {n: bitmap_ranges(n.slots) for n in self.nodes.values() if n.numslots}
-
-    def node_master(self, node: ClusterNode) -> ClusterNode | None:
-        return node if node.is_master else node.slaveof
 
     # ================================================================ epochs
 

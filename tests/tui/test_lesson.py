@@ -212,7 +212,7 @@ async def test_sandbox_sentinel_map(make_app):
         await wait_until(pilot, lambda: "3/3 agree" in map_text(screen), timeout=30,
                          what="the sentinels to agree")
         assert "mymaster = master" in map_text(screen)
-        await pilot.press("escape", "escape")
+        await pilot.press("escape", "q")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "Confirm")
         await pilot.press("y")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "StartScreen")

@@ -259,7 +259,8 @@ def _section_clients(srv: Server) -> list[tuple[str, Any]]:
     blocked = sum(1 for c in clients if c.blocked)
     return [
         ("connected_clients", len(clients) - replicas),
-        ("cluster_connections", 0),
+        ("cluster_connections", (len(srv.cluster.nodes) - 1) * 2
+         if getattr(srv, "cluster", None) is not None else 0),
         ("maxclients", srv.config["maxclients"]),
         ("client_recent_max_input_buffer", maxin),
         ("client_recent_max_output_buffer", maxout),

@@ -59,7 +59,8 @@ Each node action shows the command a person would type for it (`redis-cli … SH
 | :-- | :-- |
 | **F1** / ? | this help |
 | **ctrl+t** | light / dark theme |
-| **Esc** | leave a console; again: leave the lab |
+| **Esc** | leave the console: letters become keys |
+| **q** | leave the lab (when not typing; its nodes are torn down) |
 | **ctrl+q** / **ctrl+c** | quit (the labs started here are torn down) |
 """
 

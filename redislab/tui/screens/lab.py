@@ -50,7 +50,11 @@ def pane_id(node: str) -> str:
 
 
 class LabScreen(Screen[None]):
-    """Base of the lesson and sandbox screens (see the module docstring)."""
+    """Base of the lesson and sandbox screens (see the module docstring).
+
+    Textual calls the message handlers of every class of the MRO: a subclass's
+    ``on_mount`` / ``on_runner_event`` runs besides this one's, never calls it.
+    """
 
     BINDINGS = [
         Binding("f8", "node_actions", "Node…", id="node-actions",
@@ -59,8 +63,10 @@ class LabScreen(Screen[None]):
                 tooltip="Show the next node's console and INFO"),
         Binding("slash", "filter_logs", "Filter logs", id="filter-logs",
                 tooltip="Filter the log pane (it keeps following)"),
-        Binding("escape", "leave", "Leave", id="leave",
-                tooltip="Leave the console (then Esc again: back to the start screen)"),
+        Binding("escape", "unfocus", "Keys", id="unfocus",
+                tooltip="Leave the console: letters become keys (r run, c check, q leave...)"),
+        Binding("q", "leave", "Leave", show=False, id="leave",
+                tooltip="Back to the start screen (the lab is torn down)"),
     ] + [
         Binding(key, f"node_action('{action}')", action.capitalize(), show=False,
                 id=f"node-{action}",
@@ -415,12 +421,10 @@ class LabScreen(Screen[None]):
     def action_filter_logs(self) -> None:
         self.query_one(LogPane).action_filter()
 
-    def action_leave(self) -> None:
-        from textual.widgets import Input
+    def action_unfocus(self) -> None:
+        self.set_focus(None)
 
-        if isinstance(self.focused, Input):
-            self.set_focus(None)
-            return
+    def action_leave(self) -> None:
         from .confirm import Confirm
 
         def answer(yes: bool | None) -> None:
@@ -453,6 +457,8 @@ class LabScreen(Screen[None]):
                         lambda n=node: (self.show_node(n), self.focus_console(n))))
             out.append((f"logs of {node} only", "Show only this node's log lines",
                         lambda n=node: self.query_one(LogPane).set_filter("", n)))
+        out.append(("leave this lab", "Back to the start screen; the lab is torn down (q)",
+                    self.action_leave))
         out.append(("logs of all nodes", "Merge every node's log lines",
                     lambda: self.query_one(LogPane).set_filter("", "all nodes")))
         if self.lab_equivalent:

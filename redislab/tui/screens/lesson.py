@@ -62,7 +62,6 @@ class LessonScreen(LabScreen):
         yield LessonView(id="lesson")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one(LessonView).border_title = self.lesson.title
         self.sub_title = f"{self.lesson.title} · {self.backend}"
         self._show_intro()
@@ -139,7 +138,6 @@ class LessonScreen(LabScreen):
             f"Step {self.step_index + 1}/{len(self.lesson.steps)} · {step.title}{mark}")
 
     def on_lab_status(self, msg: LabStatus) -> None:
-        super().on_lab_status(msg)
         if msg.state == "idle":
             self._from_step = False
 

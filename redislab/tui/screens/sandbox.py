@@ -81,7 +81,6 @@ class SandboxScreen(LabScreen):
             yield Static(self._notes(), id="sandbox-text")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#sandbox-notes").border_title = f"sandbox: {self.shape}"
         self.sub_title = f"sandbox · {self.shape} · {self.backend}"
 
@@ -115,9 +114,8 @@ class SandboxScreen(LabScreen):
         return text
 
     def on_runner_event(self, msg: Any) -> None:
-        super().on_runner_event(msg)
-        if isinstance(msg.event, R.LabReady):
-            self.query_one("#sandbox-text", Static).update(self._notes())
+        if isinstance(msg.event, R.LabReady):  # after LabScreen's handler has taken it in
+            self.call_later(lambda: self.query_one("#sandbox-text", Static).update(self._notes()))
 
     def action_form_cluster(self) -> None:
         if self.shape != "cluster" or not self.ready():
