@@ -14,4 +14,4 @@ workers=${REDISLAB_TEST_WORKERS:-4}
 if [ "$workers" = 0 ]; then
     exec .venv/bin/python -m pytest "$@"
 fi
-exec .venv/bin/python -m pytest -n "$workers" "$@"
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"

@@ -22,6 +22,7 @@ Nothing here is imported unless the server runs in sentinel mode
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import random
 import socket
@@ -188,7 +189,7 @@ class Conn(asyncio.Protocol):
         self.closed = False
         self.sockname: tuple[str, int] | None = None
         self.on_fail = on_fail
-        self.task = asyncio.get_event_loop().create_task(self._connect(host, port))
+        self.task = asyncio.get_running_loop().create_task(self._connect(host, port))
 
     async def _connect(self, host: str, port: int) -> None:
         try:
@@ -1079,7 +1080,7 @@ class Sentinel:
     def start_timer(self) -> None:
         if self._task is None:
             self.previous_time = mstime()
-            self._task = asyncio.get_event_loop().create_task(self._run())
+            self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         while not self._stopped:
@@ -1909,7 +1910,7 @@ class Sentinel:
             job["start_time"] = now
             job["retry_num"] += 1
             self.running_scripts += 1
-            asyncio.get_event_loop().create_task(self._run_script(job))
+            asyncio.get_running_loop().create_task(self._run_script(job))
 
     async def _run_script(self, job: dict[str, Any]) -> None:
         code, signum = 0, 0
@@ -2065,11 +2066,8 @@ def check_config_file(config: "Config") -> str | None:
     if not config.file:
         return "Sentinel needs config file on disk to save state. Exiting..."
     if not os.access(config.file, os.W_OK):
-        try:
-            err = os.strerror(2) if not os.path.exists(config.file) else os.strerror(13)
-        except OSError:  # pragma: no cover
-            err = "Permission denied"
-        return f"Sentinel config file {config.file} is not writable: {err}. Exiting..."
+        return (f"Sentinel config file {config.file} is not writable: "
+                f"{os.strerror(errno.EACCES)}. Exiting...")
     return None
 
 

@@ -42,6 +42,16 @@ def info_value(field: str, value: str) -> str:
     return MASK if volatile(field) else value
 
 
+def info_fields(values: dict[str, str]) -> dict[str, str]:
+    """INFO fields with ``slaveN`` lines in a fixed order (replicas attach in any order)."""
+    keys = [k for k in values if re.fullmatch(r"slave\d+", k)]
+    ordered = sorted(values[k] for k in keys)
+    out = dict(values)
+    for key, value in zip(keys, ordered):
+        out[key] = value
+    return out
+
+
 def info_line(line: str) -> str:
     """One ``field:value`` line of INFO text, masked."""
     if ":" not in line or line.startswith("#"):

@@ -32,6 +32,12 @@ from nodes import Node, RawClient, free_port, require_binary, wait_ping
 
 FAST = ("--repl-diskless-sync-delay", "0")
 NAME = "mymaster"
+# ``SENTINEL DEBUG ping-period 300`` (a redis-sentinel 7.0 knob, applied to both kinds):
+# links are re-established within 300 ms, so a just promoted master is not seen down for
+# missing its first PING, which with the default 1 s period happens after about one switch
+# in four and starts a second failover (see Group.wait_stable). The tests that kill
+# masters several times use it to stay fast; the three-sentinel test keeps the defaults.
+QUICK_LINKS = ("ping-period", "300")
 KILLS = {"count": 0}  # master kills across the module (at least 20)
 
 
@@ -149,11 +155,12 @@ class Group:
     def __init__(self, node_kind: str, sentinel_kind: str, replicas: int = 2,
                  sentinels: int = 3, quorum: int = 2, down_after: int = 1000,
                  failover_timeout: int = 3000, password: str | None = None,
-                 sentinel_extra: tuple[str, ...] = (), debug: tuple[str, ...] = ()):
+                 sentinel_extra: tuple[str, ...] = (), debug: tuple[str, ...] = (),
+                 node_extra: tuple[str, ...] = ()):
         self.node_kind = node_kind
         self.password = password
         auth = ("--requirepass", password, "--masterauth", password) if password else ()
-        self.node_args = (*FAST, *auth)
+        self.node_args = (*FAST, *auth, *node_extra)
         self.nodes: list[Node] = []
         master = Node(node_kind, args=self.node_args)
         self.nodes.append(master)
@@ -367,7 +374,8 @@ def test_walkthrough_single_sentinel_quorum_1(group_factory):
     """The seed walkthrough: 3 servers, ``sentinel monitor mymaster 127.0.0.1 <port> 1``,
     SHUTDOWN of the master, a replica becomes master, the other follows it, the restarted
     old master becomes a replica; the sentinel's log tells the story."""
-    g = group_factory("engine", "engine", sentinels=1, quorum=1, down_after=1000)
+    g = group_factory("engine", "engine", sentinels=1, quorum=1, down_after=1000,
+                      debug=QUICK_LINKS)
     s = g.sentinels[0]
     old = g.wait_stable()
     a, b = [n.port for n in g.nodes if n.port != old]
@@ -516,7 +524,8 @@ def test_three_sentinels_quorum_2(group_factory):
 def test_redis_py_sentinel_client_through_failovers(group_factory):
     """redis-py's Sentinel client writes to the master through failovers and reads from
     replicas."""
-    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=1000)
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=1000,
+                      debug=QUICK_LINKS)
     g.wait_stable()
     sentinel = PySentinel([("127.0.0.1", s.port) for s in g.sentinels], socket_timeout=1)
     master = sentinel.master_for(NAME, socket_timeout=1, decode_responses=True)
@@ -555,7 +564,11 @@ def test_redis_py_sentinel_client_through_failovers(group_factory):
 
 
 def test_engine_sentinels_on_real_redis_servers(group_factory):
-    g = group_factory("real", "engine", sentinels=3, quorum=2, down_after=1000)
+    """Engine sentinels fail over redis-server 7.0 nodes whose CONFIG command is renamed
+    (``sentinel rename-command``: else the SLAVEOF transaction would be refused)."""
+    g = group_factory("real", "engine", sentinels=3, quorum=2, down_after=1000,
+                      debug=QUICK_LINKS, node_extra=("--rename-command", "CONFIG", "CFG"),
+                      sentinel_extra=(f"sentinel rename-command {NAME} CONFIG CFG",))
     for i in range(2):
         g.kill_master(f"k:real:{i}")
 
@@ -563,7 +576,8 @@ def test_engine_sentinels_on_real_redis_servers(group_factory):
 def test_real_sentinels_on_engine_servers(group_factory):
     """redis-sentinel 7.0 fails over engine nodes (needs engine replication)."""
     require_binary("redis-sentinel")
-    g = group_factory("engine", "real", sentinels=3, quorum=2, down_after=1000)
+    g = group_factory("engine", "real", sentinels=3, quorum=2, down_after=1000,
+                      debug=QUICK_LINKS)
     for i in range(2):
         g.kill_master(f"k:realsentinel:{i}")
     for s in g.sentinels:
@@ -575,8 +589,9 @@ def test_mixed_sentinels_and_password(group_factory):
     """Two engine sentinels and one redis-sentinel agree (hellos, votes) on masters that
     require a password (``sentinel auth-pass``)."""
     g = Group("engine", "engine", sentinels=3, quorum=2, down_after=1000,
-              password="s3cret")
-    g.sentinels[2] = SentinelProc("real", g.nodes[0].port, 2, 1000, 3000, (), "s3cret")
+              password="s3cret", debug=QUICK_LINKS)
+    g.sentinels[2] = SentinelProc("real", g.nodes[0].port, 2, 1000, 3000, (), "s3cret",
+                                  QUICK_LINKS)
     try:
         g.start()
         for i in range(2):
@@ -587,13 +602,9 @@ def test_mixed_sentinels_and_password(group_factory):
 
 def test_repeated_master_kills(group_factory):
     """Many SIGKILLs of the master in a row; after each one every sentinel reports the
-    same single master, the replicas follow it and no acknowledged write is lost.
-
-    ``SENTINEL DEBUG ping-period 300`` (a redis-sentinel 7.0 knob) re-establishes links
-    within 300 ms, so a just promoted master is not seen down for missing its first PING
-    (which with the default 1 s period can start a second failover, see wait_stable)."""
+    same single master, the replicas follow it and no acknowledged write is lost."""
     g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=800,
-                      failover_timeout=2000, debug=("ping-period", "300"))
+                      failover_timeout=2000, debug=QUICK_LINKS)
     times = []
     for i in range(9):
         g.kill_master(f"k:repeat:{i}")
@@ -608,7 +619,7 @@ def test_sentinel_killed_during_failover(group_factory):
     """The elected leader is killed in the middle of its failover: the two others take
     over in a later epoch, and the killed sentinel, started again, learns the outcome."""
     g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=800,
-                      failover_timeout=2000, debug=("ping-period", "300"))
+                      failover_timeout=2000, debug=QUICK_LINKS)
     old = g.wait_stable()
     value = g.acked_write(old, "k:leader")
     victim = g.node(old)

@@ -1,6 +1,6 @@
 """Every lesson, applied and checked headless through the CLI, as a person would run it:
 ``redislab lesson run <id> --backend <b> --auto --check``. Engine and process run every
-lesson (English, and Chinese on the engine); docker runs the Docker lesson.
+lesson (English, and Chinese on the engine); docker runs the Docker and Sentinel lessons.
 
 ``--fast`` (repl-diskless-sync-delay 0) only removes Redis' 5 s wait before full syncs;
 the lessons' checks and timeouts are the ones learners get.
@@ -20,6 +20,10 @@ from conftest import LESSONS, ROOT
 from redislab.lab import loader
 
 IDS = [loader.load(p).id for p in sorted((LESSONS / "en").glob("*.md"))]
+
+# Lessons use the ports a learner would (6379 up, 7000 up for the cluster): under xdist
+# they all run on one worker, one after another (scripts/test.sh uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("lessons")
 
 
 def run_lesson(lesson_id: str, backend: str, lang: str, home: Path) -> None:
@@ -52,6 +56,8 @@ def test_process(lesson_id: str, tmp_path: Path, backend_ready) -> None:
     run_lesson(lesson_id, "process", "en", tmp_path)
 
 
-def test_docker_lesson_on_docker(tmp_path: Path, backend_ready) -> None:
+@pytest.mark.parametrize("lesson_id", ["replication-in-docker", "sentinel-failover",
+                                       "sentinel-quorum"])
+def test_docker_lesson_on_docker(lesson_id: str, tmp_path: Path, backend_ready) -> None:
     backend_ready("docker")
-    run_lesson("replication-in-docker", "docker", "en", tmp_path)
+    run_lesson(lesson_id, "docker", "en", tmp_path)

@@ -8,11 +8,20 @@ each picture is the same on every run. Update them with ``pytest --snapshot-upda
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tuitools import free_base, idle, lab_up, wait_until
 
 SIZE = (120, 40)
+LESSONS = Path(__file__).parent / "lessons"
+
+
+@pytest.fixture(autouse=True)
+def frozen_lessons(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots show copies of two lessons, not the lessons being written."""
+    monkeypatch.setenv("REDISLAB_LESSONS", str(LESSONS))
 
 
 async def _lessons_loaded(pilot) -> None:

@@ -115,7 +115,8 @@ class InfoPane(Widget):
         if self._status in ("down", "slow") and self._values:
             text.append("last known values:\n", style="dim")
         now = time.monotonic()
-        for key, value in self._values.items():
+        values = freeze.info_fields(self._values) if self.frozen else self._values
+        for key, value in values.items():
             if self.frozen:
                 value = freeze.info_value(key, value)
             recent = not self.frozen and now - self._changed.get(key, -99) < HIGHLIGHT_SECONDS
