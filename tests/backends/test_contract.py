@@ -244,8 +244,6 @@ def test_sentinel(make_lab, backend_name: str) -> None:
     lab = make_lab(T.sentinel(sentinels=3))
     for node in lab.topology.names:
         assert lab.ping(node)
-    if backend_name == "engine":
-        return  # engine Sentinel is not written yet: up, PING and down only
     host, port = lab.internal_address("master")
     addr = lab.exec("sentinel1", "SENTINEL", "get-master-addr-by-name", "mymaster")
     assert addr == [host.encode(), str(port).encode()]
@@ -261,19 +259,17 @@ def test_single_sentinel(make_lab, backend_name: str) -> None:
     lab = make_lab(T.sentinel(sentinels=1))
     assert [n.name for n in lab.topology.sentinels] == ["sentinel1"]
     assert lab.ping("sentinel1")
-    if backend_name != "engine":
-        assert lab.exec("sentinel1", "SENTINEL", "ckquorum", "mymaster").startswith(b"OK")
+    assert lab.exec("sentinel1", "SENTINEL", "ckquorum", "mymaster").startswith(b"OK")
 
 
 def test_cluster_nodes(make_lab, backend_name: str) -> None:
     lab = make_lab(T.cluster())
     for node in lab.topology.names:
         assert lab.exec(node, "PING") == b"PONG"
-    if backend_name != "engine":
-        assert lab.info("node1", "cluster")["cluster_enabled"] == "1"
+    assert lab.info("node1", "cluster")["cluster_enabled"] == "1"
 
 
-@pytest.mark.parametrize("name", ["process", "docker"])
+@pytest.mark.parametrize("name", ["engine", "process", "docker"])
 def test_cluster_moved_points_at_the_host(request: pytest.FixtureRequest, name: str) -> None:
     """Formed by hand (3 masters), a MOVED reply names an address the host can reach."""
     prepare(request, name)
