@@ -30,6 +30,10 @@ from redis.sentinel import Sentinel as PySentinel
 
 from nodes import Node, RawClient, free_port, require_binary, wait_ping
 
+# one worker runs the whole module (scripts/test.sh uses --dist loadgroup): the failovers
+# are timing-sensitive, and test_enough_kills counts the kills of the other tests
+pytestmark = pytest.mark.xdist_group("sentinel")
+
 FAST = ("--repl-diskless-sync-delay", "0")
 NAME = "mymaster"
 # ``SENTINEL DEBUG ping-period 300`` (a redis-sentinel 7.0 knob, applied to both kinds):
