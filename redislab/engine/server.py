@@ -34,7 +34,7 @@ from .config import REDIS_VERSION, Config
 from .errors import CommandError
 from .keyspace import Database, Keyspace
 from .log import Logger
-from .resp import NULL_ARRAY, ErrorReply, ProtocolError, Push, RequestParser, encode
+from .resp import NULL_ARRAY, ErrorReply, ProtocolError, Push, RequestParser, Simple, encode
 
 PUBSUB_ALLOWED = {
     b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
@@ -530,7 +530,7 @@ class Server:
             for guard in self.guards:
                 guard(c, cmd, args)
         except CommandError as exc:
-            self._reject(c, out, exc.text.decode(errors="replace"), cmd)
+            self._reject(c, out, exc.text, cmd)
             return
         if (c.channels or c.patterns) and not c.resp3 and name not in PUBSUB_ALLOWED:
             self._reject(c, out, E.PUBSUB_CONTEXT % cmd.fullname, cmd)
@@ -605,10 +605,16 @@ class Server:
                 self._prop.append((c.db.index, args))
         if self._prop and not self._depth:
             self._flush_propagation()
-        if type(reply) is Blocked:
+        t = type(reply)
+        if t is bytes:  # the common replies, encoded here without a call
+            out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
+        elif t is Simple:
+            out.append(b"+%s\r\n" % reply)
+        elif t is int:
+            out.append(b":%d\r\n" % reply)
+        elif t is Blocked:
             c.block(reply)
-            return reply
-        if reply is not _NO_REPLY:
+        elif reply is not _NO_REPLY:
             encode(reply, out, c.resp3)
         return reply
 
