@@ -41,7 +41,8 @@ def test_translations_run_the_same_things(path: Path) -> None:
 def test_lessons_follow_the_walkthroughs() -> None:
     ids = [loader.load(p).id for p in sorted((LESSONS / "en").glob("*.md"))]
     assert ids == ["master-two-replicas", "chained-replication", "manual-promotion",
-                   "full-vs-partial-resync", "persistence-and-auth", "replication-in-docker"]
+                   "full-vs-partial-resync", "persistence-and-auth", "replication-in-docker",
+                   "cluster-by-hand", "sentinel-failover", "sentinel-quorum"]
     first = loader.find("1")
     texts = [i.text for s in first.steps for i in s.answer("engine") if isinstance(i, Command)]
     for cmd in ("INFO replication", "SET k1 v1", "SLAVEOF {master.host} {master.port}",
