@@ -66,8 +66,11 @@ def _redis_style_config(args: tuple[str, ...]) -> tuple[str | None, bool, str]:
               help="lesson language (default: from the locale)")
 @click.option("--fast", is_flag=True,
               help="no 5 s wait before full syncs (repl-diskless-sync-delay 0)")
+@click.option("--base-port", type=int,
+              help="first port of the labs (default: the topology's, or the next free block)")
 @click.pass_context
-def main(ctx: click.Context, backend: str, lang: str | None, fast: bool) -> None:
+def main(ctx: click.Context, backend: str, lang: str | None, fast: bool,
+         base_port: int | None) -> None:
     """redislab: learn Redis replication, Sentinel and Cluster on live nodes.
 
     With no command, opens the lab (a terminal UI): lessons, a sandbox, live panes.
@@ -75,7 +78,7 @@ def main(ctx: click.Context, backend: str, lang: str | None, fast: bool) -> None
     if ctx.invoked_subcommand is None:
         from .tui import run
 
-        sys.exit(run(backend=backend, lang=lang, fast=fast))
+        sys.exit(run(backend=backend, lang=lang, fast=fast, base_port=base_port))
 
 
 @main.command(

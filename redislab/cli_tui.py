@@ -43,7 +43,10 @@ def cli_cmd(node: str | None, lab_id: str | None, host: str | None, port: int | 
 @click.option("--backend", "-b", type=BACKEND_CHOICE, default="engine", show_default=True)
 @click.option("--lang", type=click.Choice(["en", "zh"]))
 @click.option("--fast", is_flag=True, help="no 5 s wait before full syncs")
-def serve_cmd(port: int, backend: str, lang: str | None, fast: bool) -> None:
+@click.option("--base-port", type=int, help="first port of the labs (default: the "
+                                            "topology's, or the next free block)")
+def serve_cmd(port: int, backend: str, lang: str | None, fast: bool,
+              base_port: int | None) -> None:
     """The lab in a browser (textual-serve), on http://127.0.0.1:PORT.
 
     Each browser tab runs its own app with its own labs; closing the tab tears them down.
@@ -58,6 +61,8 @@ def serve_cmd(port: int, backend: str, lang: str | None, fast: bool) -> None:
         args += ["--lang", lang]
     if fast:
         args.append("--fast")
+    if base_port:
+        args += ["--base-port", str(base_port)]
     server = Server(shlex.join(args), host="127.0.0.1", port=port, title="redislab")
     server.serve()
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Install and start what the test suite needs on the machine: Debian's redis-server,
-# redis-sentinel, redis-tools and docker.io (when root and missing), and a running dockerd.
+# redis-sentinel, redis-tools, docker.io and chromium (when root and missing), and a running
+# dockerd.
 set -euo pipefail
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /usr/bin/chromium ] || need+=(chromium)  # tests/tui/test_serve.py (the TUI in a browser)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "==> apt-get install ${need[*]}"

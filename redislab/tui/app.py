@@ -76,10 +76,16 @@ class RedisLabApp(App[None]):
     # ------------------------------------------------------------------ start
 
     def on_mount(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         from .screens.start import StartScreen
 
+        loop = asyncio.get_running_loop()
+        # thread workers (commands, node actions, lesson steps) may each wait up to a
+        # command's timeout on a paused node: more threads than the default 2 cores + 4
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=32,
+                                                     thread_name_prefix="redislab"))
         if self.handle_signals:
-            loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 try:
                     loop.add_signal_handler(sig, self._on_signal)

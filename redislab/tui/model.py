@@ -162,6 +162,8 @@ class LabModel:
         """The link of ``replica`` to its master: up, syncing (the master is preparing or
         sending the snapshot: ``wait_bgsave`` / ``send_bulk``) or down."""
         s = self.nodes[replica]
+        if s.status != "up":
+            return "down"
         link = s.link
         if link == "down":
             master, _ = self.master_of(replica)

@@ -59,8 +59,10 @@ class LabSession:
             if self.sandbox or not self.lesson.steps:
                 self.runner.start()
                 return 0
-            if resume and self.runner.progress is not None:
-                return self.runner.resume()
+            progress = self.runner.progress
+            if resume and progress is not None and \
+                    not progress.get(self.lesson.id).completed:
+                return self.runner.resume()  # replays the steps passed, quietly
             self.runner.start()
             self.runner.begin_step(0)
             return 0
@@ -118,6 +120,24 @@ class LabSession:
     def client(self, node: str, timeout: float) -> Any:
         """A fresh redis-py client for ``node``, authenticated with what the lab knows."""
         return self.runner.client(node, timeout=timeout)
+
+    def node_state(self, node: str) -> str:
+        """What the backend knows of a node that does not answer: ``partitioned``,
+        ``paused``, ``stopped`` (not running) or ``""`` (running: then it is just slow)."""
+        lab = self.lab
+        if lab is None or lab.record is None:
+            return "stopped"
+        try:
+            info = lab.record.nodes.get(node, {})
+            if info.get("partitioned"):
+                return "partitioned"
+            if not lab.is_running(node):
+                return "stopped"
+            if lab.is_paused(node):
+                return "paused"
+        except Exception:
+            return ""
+        return ""
 
     def equivalents(self) -> dict[tuple[str, str], str]:
         lab = self.lab

@@ -41,6 +41,7 @@ def parse_sections(text: bytes | str) -> dict[str, dict[str, str]]:
     return out
 
 
+
 def _sleep(seconds: float, cancelled: Callable[[], bool]) -> None:
     end = time.monotonic() + seconds
     while not cancelled():
@@ -68,12 +69,15 @@ def poll_node(session: Any, node: str, *, kind: str, cluster: bool,
             if client is None:
                 client = session.client(node, timeout)
             text = client.execute_command("INFO", *wanted)
+            sections_read = parse_sections(text)
             nodes_text = None
             if cluster:
                 reply = client.execute_command("CLUSTER", "NODES")
                 nodes_text = reply.decode(errors="replace") if isinstance(reply, bytes) \
                     else str(reply)
-            info = NodeInfo(node, "up", parse_sections(text), nodes_text,
+                state = parse_sections(client.execute_command("CLUSTER", "INFO"))
+                sections_read["cluster_info"] = state.get("", next(iter(state.values()), {}))
+            info = NodeInfo(node, "up", sections_read, nodes_text,
                             latency=time.monotonic() - started)
         except redis.TimeoutError:
             info = NodeInfo(node, "slow", error=f"no reply within {timeout:.1f}s")
@@ -93,6 +97,10 @@ def poll_node(session: Any, node: str, *, kind: str, cluster: bool,
         except Exception as exc:  # a lab being torn down under us
             info = NodeInfo(node, "down", error=str(exc) or type(exc).__name__)
             client = _drop(client)
+        if info.status in ("down", "slow"):
+            why = _why(session, node)
+            if why:
+                info.error = why
         if last is None or (info.status, info.sections, info.cluster_nodes, info.error) != \
                 (last.status, last.sections, last.cluster_nodes, last.error):
             post(info)
@@ -101,6 +109,18 @@ def poll_node(session: Any, node: str, *, kind: str, cluster: bool,
             break
         _sleep(interval - (time.monotonic() - started), cancelled)
     _drop(client)
+
+
+WHY = {"partitioned": "partitioned (cut off the lab network)",
+       "paused": "paused (SIGSTOP: alive but silent)", "stopped": "not running"}
+
+
+def _why(session: Any, node: str) -> str:
+    """Why a node does not answer, as its backend knows it ("" if it should)."""
+    try:
+        return WHY.get(session.node_state(node), "")
+    except Exception:
+        return ""
 
 
 def _drop(client: Any) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Static
 
-from tuitools import client, idle, lab_up, wait_until
+from tuitools import client, free_base, idle, lab_up, wait_until
 
-pytestmark = pytest.mark.asyncio
+# labs on ports of their own, one test at a time (scripts/test.sh uses --dist loadgroup)
+pytestmark = [pytest.mark.asyncio, pytest.mark.xdist_group("tui")]
 
 
 def pane_text(widget) -> str:
@@ -50,11 +51,19 @@ async def test_start_screen_lists_lessons(make_app):
         assert str(table.get_row_at(0)[4]) == "30"  # minutes
         assert "docker" in pane_text(app.screen.query_one("#backend-details"))
         assert app.screen.query_one("#backend-docker").disabled  # the probe said no
+        await pilot.press("ctrl+t")
+        assert app.theme == "textual-light"
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.press("escape", "l")
+        await wait_until(pilot, lambda: app.lang == "zh")
+        await wait_until(pilot, lambda: str(table.get_row_at(0)[2]) != "One master, two replicas",
+                         what="the Chinese lessons")
 
 
 async def test_lesson_one_with_keys_only(make_app):
     """Every step of lesson 1: F2 runs it, F3 checks it, F7 goes on."""
-    app = make_app()
+    app = make_app(base_port=free_base(3, 25000))
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one("#lessons", DataTable)
         await wait_until(pilot, lambda: table.row_count > 1, what="the lessons")
@@ -116,7 +125,7 @@ async def test_lesson_one_with_keys_only(make_app):
 
 
 async def test_console_typing_history_completion(make_app):
-    app = make_app()
+    app = make_app(base_port=free_base(3, 25100))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
         await pilot.press("enter")
@@ -155,7 +164,7 @@ async def test_console_typing_history_completion(make_app):
 
 
 async def test_node_actions_and_log_filter(make_app):
-    app = make_app()
+    app = make_app(base_port=free_base(3, 25200))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
         await pilot.press("enter")
@@ -201,7 +210,7 @@ async def test_node_actions_and_log_filter(make_app):
 
 
 async def test_sandbox_sentinel_map(make_app):
-    app = make_app()
+    app = make_app(base_port=free_base(3, 25300))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
         await pilot.press("s")
@@ -217,3 +226,78 @@ async def test_sandbox_sentinel_map(make_app):
         await pilot.press("y")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "StartScreen")
         await wait_until(pilot, lambda: not app.sessions, timeout=30, what="the teardown")
+
+
+async def test_leave_and_resume_where_left_off(make_app):
+    """Progress is kept: reopening the lesson replays the steps passed and goes on."""
+    app = make_app(base_port=free_base(3, 25500))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#lessons", DataTable)
+        await wait_until(pilot, lambda: table.row_count > 1)
+        await pilot.press("enter")
+        screen = await lab_up(pilot)
+        for step in (0, 1):
+            await pilot.press("f2")
+            await idle(pilot)
+            await pilot.press("f3")
+            await idle(pilot)
+            assert step in screen.passed
+            if step == 0:
+                await pilot.press("f7")
+                await idle(pilot)
+        await pilot.press("escape", "q", "y")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "StartScreen")
+        await wait_until(pilot, lambda: not app.sessions, timeout=30, what="the teardown")
+        await wait_until(pilot, lambda: "2/12" in str(table.get_row_at(0)[5]),
+                         what="the progress mark")
+        await pilot.press("enter")
+        screen = await lab_up(pilot)
+        await wait_until(pilot, lambda: screen.step_index == 2 and not screen.busy
+                         and "Step 3/12" in pane_text(screen.query_one("#step-title")),
+                         timeout=60, what="step 3, after the replay")
+        assert screen.passed == {0, 1}
+        master = client(screen.session.lab.address("master"))
+        assert master.get("k1") == "v1"  # the replayed step 2 wrote it
+
+
+async def test_reset_step_info_sections_and_palette(make_app):
+    app = make_app(base_port=free_base(3, 25600))
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one("#lessons", DataTable)
+        await wait_until(pilot, lambda: table.row_count > 1)
+        await pilot.press("enter")
+        screen = await lab_up(pilot)
+        master = client(screen.session.lab.address("master"))
+        # another INFO section, picked in the pane: the poller fetches it
+        from textual.widgets import Select
+
+        screen.info_pane("master").query_one(Select).value = "server"
+        await wait_until(pilot, lambda: "redis_version:" in info_text(screen, "master"),
+                         what="INFO server in the pane")
+        # a key typed in the console, then F9: a fresh lab at the start of the step
+        await pilot.press(*"SET scratch 1", "enter")
+        await wait_until(pilot, lambda: master.get("scratch") == "1")
+        await pilot.press("f9")
+        await idle(pilot, timeout=90)
+        screen = await lab_up(pilot)
+        master = client(screen.session.lab.address("master"))
+        await wait_until(pilot, lambda: _answers(master), what="the new master")
+        assert master.get("scratch") is None
+        # the command palette offers node actions with their equivalent commands
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"pause replica2")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.model.nodes["replica2"].status == "slow",
+                         timeout=20, what="replica2 paused from the palette")
+        screen.node_action("resume", "replica2")
+        await wait_until(pilot, lambda: screen.model.nodes["replica2"].status == "up",
+                         timeout=20)
+
+
+def _answers(r) -> bool:
+    try:
+        return r.ping()
+    except Exception:
+        return False

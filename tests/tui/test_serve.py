@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from tuitools import in_ci
+from tuitools import free_base, in_ci
 
+pytestmark = pytest.mark.xdist_group("tui")
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 KEYS = {  # key, code, windowsVirtualKeyCode, text
@@ -72,7 +73,8 @@ class DevTools:
     def __init__(self, ws_url: str):
         from websockets.sync.client import connect
 
-        self.ws = connect(ws_url, max_size=64 * 1024 * 1024, open_timeout=10)  # noqa: SIM115
+        self._conn = connect(ws_url, max_size=64 * 1024 * 1024, open_timeout=10)
+        self.ws = self._conn.__enter__()
         self.next_id = 0
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
@@ -102,7 +104,7 @@ class DevTools:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self._conn.__exit__(None, None, None)
         except Exception:
             pass
 
@@ -119,7 +121,8 @@ def test_serve_in_chromium(tmp_path: Path, lab_home: Path) -> None:
     env = dict(os.environ, REDISLAB_HOME=str(lab_home), LANG="C.UTF-8")
     port, devtools_port = free_port(), free_port()
     serve = subprocess.Popen([sys.executable, "-m", "redislab", "serve", "--port", str(port),
-                              "--fast", "--lang", "en"], cwd=ROOT, env=env,
+                              "--fast", "--lang", "en", "--base-port",
+                              str(free_base(3, 25400))], cwd=ROOT, env=env,
                              stdout=open(tmp_path / "serve.log", "wb"),
                              stderr=subprocess.STDOUT, start_new_session=True)
     chrome = None
@@ -168,7 +171,9 @@ def test_serve_in_chromium(tmp_path: Path, lab_home: Path) -> None:
         assert out.stat().st_size > 10_000
         print(f"screenshot: {out}")
 
-        page.call("Page.navigate", url="about:blank")  # the session ends with the page
+        page.call("Page.close")  # the app's session ends with the page: its lab goes
+        page.close()
+        page = None
         wait(lambda: not labs(), 60, "the lab torn down after the page closed")
     finally:
         if page is not None:

@@ -14,6 +14,7 @@ import pytest
 
 from tuitools import free_base, idle, lab_up, wait_until
 
+pytestmark = pytest.mark.xdist_group("tui")
 SIZE = (120, 40)
 LESSONS = Path(__file__).parent / "lessons"
 
@@ -27,6 +28,14 @@ def frozen_lessons(monkeypatch: pytest.MonkeyPatch) -> None:
 async def _lessons_loaded(pilot) -> None:
     await wait_until(pilot, lambda: pilot.app.screen.query_one("#lessons").row_count > 1)
     await pilot.pause(0.2)
+
+
+async def _info_shows(pilot, screen, node: str, text: str) -> None:
+    from textual.widgets import Static
+
+    body = screen.info_pane(node).query_one("#info-body", Static)
+    await wait_until(pilot, lambda: text in str(getattr(body.render(), "plain", "")),
+                     what=f"{node}'s INFO pane showing {text!r}")
 
 
 async def _freeze_logs(pilot, screen, node: str, pattern: str) -> None:
@@ -76,6 +85,7 @@ def test_lesson_mid_lesson(snap_compare, make_app):
         await idle(pilot)
         await wait_until(pilot, lambda: all(
             screen.model.link(n) == "up" for n in ("replica1", "replica2")))
+        await _info_shows(pilot, screen, "replica2", "master_link_status:up")
         await _freeze_logs(pilot, screen, "replica2", "Finished with success")
         await pilot.pause(1.2)  # the INFO pane has caught up
 
@@ -101,6 +111,7 @@ def test_sandbox(snap_compare, make_app):
         await pilot.press(*"SET k v", "enter")
         await wait_until(pilot, lambda: len(screen.console("master").log_view.lines) >= 2)
         await pilot.press(*"INFO rep")
+        await _info_shows(pilot, screen, "master", "connected_slaves:2")
         await _freeze_logs(pilot, screen, "master", "Ready to accept")
         await pilot.pause(1.2)
 

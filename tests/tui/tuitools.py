@@ -84,6 +84,6 @@ def debug_state(screen: Any) -> str:
         status = screen.query_one("#status").render()
     except Exception:
         status = "?"
-    nodes = {k: (v.status, v.error) for k, v in getattr(screen, "model").nodes.items()} \
+    nodes = {k: (v.status, v.error) for k, v in screen.model.nodes.items()} \
         if hasattr(screen, "model") else {}
     return f"status={status} nodes={nodes}"

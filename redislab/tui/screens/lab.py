@@ -17,6 +17,10 @@ thread worker per node, log streaming in one async worker per node.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -26,7 +30,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
 
 from ...lab import runner as R
 from ..messages import (CommandDocsRead, Equivalents, LabStatus, LogEnded, LogLines, NodeInfo,
@@ -90,6 +93,8 @@ class LabScreen(Screen[None]):
         self.busy = ""
         self._docs_read: set[str] = set()
         self._polling = False
+        self._poll_pool: ThreadPoolExecutor | None = None
+        self._poll_stop = threading.Event()
         self._from_step = False
 
     # ------------------------------------------------------------------ layout
@@ -231,12 +236,22 @@ class LabScreen(Screen[None]):
                 self._docs_read.add(node.kind)
                 self.read_docs(node.name)
 
-    @work(thread=True, group="poll")
-    def poll(self, node: str, kind: str, cluster: bool) -> None:
-        worker = get_current_worker()
-        workers.poll_node(self.session, node, kind=kind, cluster=cluster,
-                          sections=lambda: set(self.sections.get(node, ())),
-                          post=self.post_message, cancelled=lambda: worker.is_cancelled)
+    @work(group="poll")
+    async def poll(self, node: str, kind: str, cluster: bool) -> None:
+        """Poll ``node`` in a thread of the screen's own pool: pollers run as long as the
+        screen does and must not take the threads the other workers need."""
+        if self._poll_pool is None:
+            self._poll_pool = ThreadPoolExecutor(max_workers=len(self.topology.nodes),
+                                                 thread_name_prefix="poll")
+        stop = self._poll_stop
+        job = partial(workers.poll_node, self.session, node, kind=kind, cluster=cluster,
+                      sections=lambda: set(self.sections.get(node, ())),
+                      post=self.post_message, cancelled=stop.is_set)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._poll_pool, job)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
 
     @work(group="logs")
     async def follow_log(self, node: str) -> None:
@@ -439,6 +454,9 @@ class LabScreen(Screen[None]):
             self.call_after_refresh(self.focus_console)
 
     def on_unmount(self) -> None:
+        self._poll_stop.set()
+        if self._poll_pool is not None:
+            self._poll_pool.shutdown(wait=False)
         if self.session is not None:
             self.app.close_session(self.session)
 

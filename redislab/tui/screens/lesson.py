@@ -76,10 +76,16 @@ class LessonScreen(LabScreen):
     def on_lesson_event(self, e: Any) -> None:
         if isinstance(e, R.StepStarted):
             self.step_index = e.index
-            if not e.replay:
+            if e.replay:
+                self.set_status(f"replaying step {e.index + 1}: bringing the lab to where "
+                                "you left off…", "yellow")
+            else:
                 self._show_step(e.index)
-        elif isinstance(e, R.CheckFinished) and not e.replay:
-            self._show_check(e)
+        elif isinstance(e, R.CheckFinished):
+            if not e.replay:
+                self._show_check(e)
+            elif e.passed:
+                self.passed.add(e.index)
 
     def _show_step(self, index: int) -> None:
         step = self.lesson.steps[index]

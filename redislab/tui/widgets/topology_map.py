@@ -56,9 +56,11 @@ def _node_label(s: NodeState, text: Text) -> None:
 
 def _state_words(s: NodeState) -> tuple[str, str] | None:
     if s.status == "down":
-        return "down (not running)", "red"
+        why = s.error if s.error and s.error != "Connection refused" else "not running"
+        return ("down (not running)" if why == "not running" else f"down: {why}"), "red"
     if s.status == "slow":
-        return "no reply (paused? slow?)", "yellow"
+        return f"no reply: {s.error}" if s.error and "within" not in s.error else \
+            "no reply (paused? slow?)", "yellow"
     if s.status == "error":
         return s.error[:40], "magenta"
     if s.status == "starting":
@@ -167,7 +169,7 @@ def _cluster(model: LabModel, text: Text, frozen: bool) -> None:
         if words:
             text.append(f"  {words[0]}\n", style=words[1])
             continue
-        state = s.info.get("cluster", {}).get("cluster_state", "")
+        state = s.info.get("cluster_info", {}).get("cluster_state", "")
         text.append("  master" if me else "  ?", style="cyan")
         text.append(f"  slots {_ranges(me[8:]) if me else '-'}")
         known = len([ln for ln in (s.cluster_nodes or "").splitlines() if ln.strip()])
