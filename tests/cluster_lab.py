@@ -54,6 +54,19 @@ def bulk_text(reply: bytes) -> str:
     return body.decode()
 
 
+WRITABLE_DELAY = 2.0  # CLUSTER_WRITABLE_DELAY: a new master holds its state this long
+
+
+def settle_writable_delay(started: float) -> None:
+    """Wait until nodes that answered PING by ``started`` are past Redis' 2 s writable delay, during
+    which a fresh master does not update its cluster state (cluster_size stays 1, as
+    clusterInit set it). Before that, what CLUSTER INFO shows depends on timing alone,
+    on real Redis and on the engine alike."""
+    left = started + WRITABLE_DELAY + 0.3 - time.time()
+    if left > 0:
+        time.sleep(left)
+
+
 class ClusterLab:
     """``n`` nodes of one kind with cluster mode on."""
 
@@ -74,6 +87,7 @@ class ClusterLab:
 
         for node in self.nodes:
             wait_ping(node.port, timeout=20, proc=node.proc)
+        settle_writable_delay(time.time())  # every node is up (and its cluster cron runs)
         return self
 
     def stop(self) -> None:

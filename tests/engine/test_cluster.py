@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from cluster_lab import NODE_LINE, ClusterLab, bulk_text, parse_nodes, slot_set
+from cluster_lab import (NODE_LINE, ClusterLab, bulk_text, parse_nodes, settle_writable_delay,
+                         slot_set)
 from nodes import Node, RawClient
 
 pytestmark = pytest.mark.timeout(200)
@@ -155,6 +156,7 @@ def test_fresh_node_differential(node_factory):
     args = ("--cluster-enabled", "yes", "--bind", "127.0.0.1")
     real = node_factory("real", *args)
     eng = node_factory("engine", *args)
+    settle_writable_delay(time.time())  # both answer PING: their cluster crons run
     with RawClient(real.port) as rc, RawClient(eng.port) as ec:
         for cmd in FRESH_COMMANDS:
             rid = bulk_text(rc.call("CLUSTER", "MYID")).encode()

@@ -86,6 +86,9 @@ ping: {node: m, up: false}
 ```
 """
 
+# lessons run on a learner's ports (6379 up): with the lesson runs, on one worker
+pytestmark = pytest.mark.xdist_group("lessons")
+
 
 @pytest.fixture
 def lesson(tmp_path: Path) -> loader.Lesson:

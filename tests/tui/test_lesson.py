@@ -63,7 +63,7 @@ async def test_start_screen_lists_lessons(make_app):
 
 async def test_lesson_one_with_keys_only(make_app):
     """Every step of lesson 1: F2 runs it, F3 checks it, F7 goes on."""
-    app = make_app(base_port=free_base(3, 25000))
+    app = make_app(base_port=free_base(3, 20000))
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one("#lessons", DataTable)
         await wait_until(pilot, lambda: table.row_count > 1, what="the lessons")
@@ -125,7 +125,7 @@ async def test_lesson_one_with_keys_only(make_app):
 
 
 async def test_console_typing_history_completion(make_app):
-    app = make_app(base_port=free_base(3, 25100))
+    app = make_app(base_port=free_base(3, 20100))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
         await pilot.press("enter")
@@ -164,7 +164,7 @@ async def test_console_typing_history_completion(make_app):
 
 
 async def test_node_actions_and_log_filter(make_app):
-    app = make_app(base_port=free_base(3, 25200))
+    app = make_app(base_port=free_base(3, 20200))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
         await pilot.press("enter")
@@ -210,7 +210,7 @@ async def test_node_actions_and_log_filter(make_app):
 
 
 async def test_sandbox_sentinel_map(make_app):
-    app = make_app(base_port=free_base(3, 25300))
+    app = make_app(base_port=free_base(3, 20300))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
         await pilot.press("s")
@@ -230,7 +230,7 @@ async def test_sandbox_sentinel_map(make_app):
 
 async def test_leave_and_resume_where_left_off(make_app):
     """Progress is kept: reopening the lesson replays the steps passed and goes on."""
-    app = make_app(base_port=free_base(3, 25500))
+    app = make_app(base_port=free_base(3, 20500))
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one("#lessons", DataTable)
         await wait_until(pilot, lambda: table.row_count > 1)
@@ -261,7 +261,7 @@ async def test_leave_and_resume_where_left_off(make_app):
 
 
 async def test_reset_step_info_sections_and_palette(make_app):
-    app = make_app(base_port=free_base(3, 25600))
+    app = make_app(base_port=free_base(3, 20600))
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one("#lessons", DataTable)
         await wait_until(pilot, lambda: table.row_count > 1)

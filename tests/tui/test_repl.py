@@ -19,7 +19,7 @@ def lab():
 
     from dataclasses import replace
 
-    base = free_base(3, 24790)
+    base = free_base(3, 20790)
     topo = topology.replication(base_port=base)
     fast = (("repl-diskless-sync-delay", ("0",)),)  # no 5 s wait before the full syncs
     topo = topology.Topology(topo.name, tuple(replace(n, config=n.config + fast)

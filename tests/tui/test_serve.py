@@ -122,7 +122,7 @@ def test_serve_in_chromium(tmp_path: Path, lab_home: Path) -> None:
     port, devtools_port = free_port(), free_port()
     serve = subprocess.Popen([sys.executable, "-m", "redislab", "serve", "--port", str(port),
                               "--fast", "--lang", "en", "--base-port",
-                              str(free_base(3, 25400))], cwd=ROOT, env=env,
+                              str(free_base(3, 20400))], cwd=ROOT, env=env,
                              stdout=open(tmp_path / "serve.log", "wb"),
                              stderr=subprocess.STDOUT, start_new_session=True)
     chrome = None
