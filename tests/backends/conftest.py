@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from labtools import BACKENDS, fast, free_topology, need, new_id, prepare, run_cli, start_dockerd
+from labtools import (BACKENDS, fast, free_topology, need, new_id, prepare, run_cli, start_dockerd,
+                      up_on_free_ports)
 
 from redislab.backends import BaseBackend, get_backend
 from redislab.topology import Topology
@@ -79,7 +80,7 @@ def make_lab(backend_name: str):
     def make(topo: Topology, **kw: Any) -> BaseBackend:
         lab = get_backend(backend_name, new_id(), **kw)
         labs.append(lab)
-        lab.up(free_topology(fast(topo)))
+        up_on_free_ports(lab, topo)
         return lab
 
     yield make

@@ -86,8 +86,24 @@ def new_id(prefix: str = "t") -> str:
 def up(backend: str, topo: Topology, **kw: Any) -> BaseBackend:
     """A lab of ``topo`` on ``backend`` on free ports (the caller takes it down)."""
     lab = get_backend(backend, new_id(), **kw)
-    lab.up(free_topology(fast(topo)))
+    up_on_free_ports(lab, topo)
     return lab
+
+
+def up_on_free_ports(lab: BaseBackend, topo: Topology, tries: int = 3) -> None:
+    """``lab.up`` on a random free block; another xdist worker may take the block between
+    the check and the bind (Docker then says "port is already allocated"): try another.
+    A learner gets the PortInUse error itself, with its hint."""
+    from redislab.backends import PortInUse
+
+    for attempt in range(tries):
+        try:
+            lab.up(free_topology(fast(topo)))
+            return
+        except PortInUse:
+            lab.down()
+            if attempt == tries - 1:
+                raise
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1,
