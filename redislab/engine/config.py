@@ -150,8 +150,13 @@ def format_memory(value: int) -> str:
 
 def repr_text(text: str) -> str:
     """``sdscatrepr``: a quoted, escaped string as CONFIG REWRITE writes it."""
+    return repr_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+def repr_bytes(data: bytes) -> str:
+    """Redis' ``sdscatrepr`` of raw bytes (CONFIG REWRITE, MONITOR, SLOWLOG, logs)."""
     out = ['"']
-    for b in text.encode("utf-8", "surrogateescape"):
+    for b in data:
         if b == 92:
             out.append("\\\\")
         elif b == 34:

@@ -30,7 +30,7 @@ from typing import Any, Awaitable, Callable
 
 from . import errors as E
 from .commands import COMMANDS, Command, load_all
-from .config import REDIS_VERSION, Config
+from .config import REDIS_VERSION, Config, repr_bytes
 from .errors import CommandError
 from .keyspace import Database, Keyspace
 from .log import Logger
@@ -55,28 +55,7 @@ class Blocked:
 
 def repr_arg(arg: bytes) -> str:
     """Quote an argument as Redis' ``sdscatrepr`` does (MONITOR, SLOWLOG, logs)."""
-    out = ['"']
-    for b in arg:
-        if b == 92:
-            out.append("\\\\")
-        elif b == 34:
-            out.append('\\"')
-        elif b == 10:
-            out.append("\\n")
-        elif b == 13:
-            out.append("\\r")
-        elif b == 9:
-            out.append("\\t")
-        elif b == 7:
-            out.append("\\a")
-        elif b == 8:
-            out.append("\\b")
-        elif 32 <= b < 127:
-            out.append(chr(b))
-        else:
-            out.append("\\x%02x" % b)
-    out.append('"')
-    return "".join(out)
+    return repr_bytes(arg)
 
 
 _SENSITIVE_CONFIGS = {b"requirepass", b"masterauth", b"masteruser"}
