@@ -307,7 +307,7 @@ class Replication:
         server.info_providers["replication"] = self.info
         server.cron_hooks.append(self.cron_tick)
         server.shutdown_hooks.append(self.on_shutdown)
-        server.startup_hooks = [*type(server).startup_hooks, self.on_startup]
+        server.startup_hooks = [*server.startup_hooks, self.on_startup]
         self.config.on_change(self._config_changed)
         where = self.config["replicaof"]
         if where is not None:

@@ -34,7 +34,7 @@ from .config import REDIS_VERSION, Config, repr_bytes
 from .errors import CommandError
 from .keyspace import Database, Keyspace
 from .log import Logger
-from .resp import NULL_ARRAY, ErrorReply, ProtocolError, Push, RequestParser, Simple, encode
+from .resp import ErrorReply, ProtocolError, Push, RequestParser, Simple, encode
 
 PUBSUB_ALLOWED = {
     b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
@@ -385,6 +385,11 @@ class Stats:
 
 class Server:
     """A Redis-compatible server on one event loop."""
+
+    # called with the new server at the end of __init__ (families install their hooks)
+    init_hooks: list[Callable[["Server"], None]] = []
+    # called once the listeners are open and the data is loaded
+    startup_hooks: list[Callable[[], None]] = []
 
     def __init__(self, config: Config | None = None, *, logger: Logger | None = None):
         self.config = config or Config()
@@ -882,7 +887,6 @@ class Server:
                         f"what you really want?")
         self._cron_task = asyncio.ensure_future(self._cron())
 
-    startup_hooks: list[Callable[[], None]]
 
     def load_data(self) -> None:
         """Load the AOF or the RDB at start, if persistence modules are present."""
@@ -986,10 +990,8 @@ class Server:
         self.stop(0)
         return True
 
-Server.startup_hooks = []
 # callables ``init(server)`` run at the end of every Server.__init__ (replication attaches
 # its per-server state, guards, hooks and INFO section here)
-Server.init_hooks: list[Callable[[Server], None]] = []
 
 
 class _NoReply:
