@@ -17,7 +17,7 @@ from labtools import docker_objects, free_topology, run_cli, wait_for
 from redislab import topology as T
 from redislab.backends import BackendError, DockerUnavailable, ImageMissing, get_backend, state
 from redislab.backends import image as image_mod
-from redislab.backends.docker import LABEL_HOME, LABEL_LAB, connect
+from redislab.backends.docker import LABEL_HOME, LABEL_LAB, connect, pick_subnet
 
 
 def test_rootfs_holds_binaries_libraries_and_loader(tmp_path: Path) -> None:
@@ -151,19 +151,32 @@ def _compose_up(client, directory: Path, labels: dict[str, str]) -> list:
 def test_exported_compose_project_runs(docker_ready, tmp_path: Path) -> None:
     topo = free_topology(T.replication(password="123456"))
     base = topo.ports[0]
-    project_dir = tmp_path / "compose"
-    out = run_cli("export", "compose", "replication", str(project_dir), "--password",
-                  "123456", "--port", str(base)).stdout
-    assert "docker-compose.yml" in out
-    assert "docker compose" in out  # says how the YAML was checked
-    doc = yaml.safe_load((project_dir / "docker-compose.yml").read_text())
     lab_id = f"compose{uuid.uuid4().hex[:6]}"
-    doc["name"] = lab_id  # a project name of our own, so parallel runs do not collide
-    for name, svc in doc["services"].items():
-        svc["container_name"] = f"{lab_id}-{name}"
-    (project_dir / "docker-compose.yml").write_text(yaml.safe_dump(doc))
     labels = {LABEL_LAB: lab_id, LABEL_HOME: state.home_tag()}  # reaped if we crash
-    made = _compose_up(docker_ready, project_dir, labels)
+    avoid: list = []
+    for attempt in range(5):
+        # A parallel worker's lab may take the free subnet between export and `up`
+        # (docker answers "Pool overlaps"): export again on another one.
+        subnet = pick_subnet(docker_ready, avoid)
+        project_dir = tmp_path / f"compose{attempt}"
+        out = run_cli("export", "compose", "replication", str(project_dir), "--password",
+                      "123456", "--port", str(base), "--subnet", str(subnet)).stdout
+        assert "docker-compose.yml" in out
+        assert "docker compose" in out  # says how the YAML was checked
+        doc = yaml.safe_load((project_dir / "docker-compose.yml").read_text())
+        doc["name"] = lab_id  # a project name of our own, so parallel runs do not collide
+        for name, svc in doc["services"].items():
+            svc["container_name"] = f"{lab_id}-{name}"
+        (project_dir / "docker-compose.yml").write_text(yaml.safe_dump(doc))
+        try:
+            made = _compose_up(docker_ready, project_dir, labels)
+            break
+        except docker.errors.APIError as exc:
+            if "overlaps" not in str(exc):
+                raise
+            avoid.append(subnet)
+    else:
+        pytest.fail("no free subnet for the exported project after 5 tries")
     try:
         replica = redis.Redis(port=base + 1, password="123456", protocol=2)
         wait_for(lambda: replica.info("replication")["master_link_status"] == "up",
