@@ -198,7 +198,7 @@ class BaseBackend(abc.ABC):
             pass  # a stale lab that cannot be removed now must not stop a new one
         self._preflight(topology)
         lab_id = self._claim_id(topology)
-        busy = [p for p in needed_ports(topology) if not port_free(p)]
+        busy = self.busy_ports(topology)
         if busy:
             raise PortInUse(
                 f"port{'s' if len(busy) > 1 else ''} {', '.join(map(str, busy))} "
@@ -220,6 +220,10 @@ class BaseBackend(abc.ABC):
         except BaseException:
             self.down()
             raise
+
+    def busy_ports(self, topology: Topology) -> list[int]:
+        """Ports of ``topology`` already taken where the lab would publish them."""
+        return [p for p in needed_ports(topology) if not port_free(p)]
 
     def _claim_id(self, topology: Topology) -> str:
         if self.lab_id is not None:

@@ -49,20 +49,16 @@ def export(topo: Topology, directory: str | os.PathLike[str], *, image: str,
                   f"(docker compose project {project})")
         text = render_docker_conf(node, topo, bridge=not host_mode, ip=ips[node.name],
                                   resolve=resolve, header=header)
-        if node.is_sentinel:
-            conf_file = ndir / "etc" / "sentinel.conf"
-            conf_file.parent.mkdir(exist_ok=True)
-            volumes = [f"./{node.name}/etc:/etc/redis", f"./{node.name}/data:/data"]
-            command = ["redis-sentinel", "/etc/redis/sentinel.conf"]
-        else:
-            conf_file = ndir / "redis.conf"
-            volumes = [f"./{node.name}/redis.conf:/etc/redis/redis.conf:ro",
-                       f"./{node.name}/data:/data"]
-            command = ["redis-server", "/etc/redis/redis.conf"]
+        name = "sentinel.conf" if node.is_sentinel else "redis.conf"
+        conf_file = ndir / "etc" / name
+        conf_file.parent.mkdir(exist_ok=True)
+        # a directory, not the single file: CONFIG REWRITE and redis-sentinel rename a
+        # temporary file over the conf, whatever user the image runs them as
+        volumes = [f"./{node.name}/etc:/etc/redis", f"./{node.name}/data:/data"]
+        command = ["redis-sentinel" if node.is_sentinel else "redis-server", f"/etc/redis/{name}"]
         conf_file.write_text(text)
-        if node.is_sentinel:  # sentinel rewrites its conf: whatever user it runs as may
-            conf_file.parent.chmod(0o777)
-            conf_file.chmod(0o666)
+        conf_file.parent.chmod(0o777)
+        conf_file.chmod(0o666)
         (ndir / "data").chmod(0o777)
         written.append(conf_file)
         svc: dict[str, Any] = {

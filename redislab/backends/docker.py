@@ -8,10 +8,11 @@ container IPs, a mounted redis.conf and /data):
   never one another docker network or a host route uses); containers get ``.10``, ``.11``
   ... in topology order.
 * container ``redislab-<id>-<node>``: listens on the node's port inside the container and
-  is published on ``127.0.0.1:<port>`` only. ``<lab dir>/<node>/redis.conf`` is mounted
-  read-only at ``/etc/redis/redis.conf`` and ``<lab dir>/<node>/data`` at ``/data``.
-  Sentinels get a writable directory at ``/etc/redis`` holding ``sentinel.conf``, which
-  redis-sentinel rewrites. Logs go to stdout (``docker logs``).
+  is published on ``127.0.0.1:<port>`` only (on a remote daemon: on every address of that
+  machine, see below). ``<lab dir>/<node>/etc`` is mounted writable at ``/etc/redis``
+  (holding ``redis.conf`` or ``sentinel.conf``: CONFIG REWRITE and redis-sentinel rename a
+  temporary file over it, which a single bind-mounted file would refuse) and
+  ``<lab dir>/<node>/data`` at ``/data``. Logs go to stdout (``docker logs``).
 * replicas announce their container IP and port (``replica-announce-ip``), sentinels
   likewise (``sentinel announce-ip``), so INFO and SENTINEL replies show addresses that
   work from every container of the lab and, on Linux, from the host.
@@ -25,6 +26,12 @@ Containers run as the calling user (``--user uid:gid``) so the files they write 
 directory can be removed without root.
 
 Partition = ``docker network disconnect``; heal = ``docker network connect --ip <same ip>``.
+
+``DOCKER_HOST`` is honoured (an instructor can run a class's labs on one Docker server).
+With ``tcp://host:port`` or ``ssh://user@host`` naming another machine, nodes are reached
+at that machine's address (resolved once, when the lab comes up), ports are published on
+all its addresses (``REDISLAB_PUBLISH_IP`` overrides), and host-networked cluster nodes
+bind every address and announce that one, so MOVED replies point where the host can go.
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ import ipaddress
 import os
 import shlex
 import shutil
+import socket
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
@@ -84,6 +93,32 @@ def connect(timeout: int = 60) -> Any:
         return client
     except (docker.errors.DockerException, OSError) as exc:
         raise DockerUnavailable(explain(exc)) from None
+
+
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1", "")
+
+
+def remote_docker_host() -> str | None:
+    """The machine name in ``DOCKER_HOST`` when it is another machine (``tcp://h:2376``,
+    ``ssh://user@h``), None for this one (unset, ``unix://``, ``tcp://127.0.0.1:...``)."""
+    url = os.environ.get("DOCKER_HOST", "").strip()
+    if not url or url.startswith(("unix://", "npipe://", "fd://")):
+        return None
+    host = urllib.parse.urlsplit(url if "://" in url else f"tcp://{url}").hostname or ""
+    return None if host in LOCAL_NAMES else host
+
+
+def lab_addresses() -> tuple[str, str]:
+    """(where the host reaches published ports, the address they are published on)."""
+    remote = remote_docker_host()
+    if remote is None:
+        return "127.0.0.1", os.environ.get("REDISLAB_PUBLISH_IP", "127.0.0.1")
+    try:
+        ip = socket.getaddrinfo(remote, None, socket.AF_INET)[0][4][0]
+    except OSError as exc:
+        raise DockerUnavailable(f"cannot resolve the Docker host {remote!r} of "
+                                f"DOCKER_HOST: {exc}") from None
+    return ip, os.environ.get("REDISLAB_PUBLISH_IP", "0.0.0.0")
 
 
 def docker_reachable() -> bool:
@@ -182,6 +217,19 @@ class DockerBackend(BaseBackend):
     def ip(self, node: str) -> str | None:
         return (self._rec().extra.get("ips") or {}).get(node)
 
+    @property
+    def host_ip(self) -> str:
+        """Where the host reaches this lab's published ports (the Docker machine)."""
+        return self._rec().extra.get("host_ip", "127.0.0.1")
+
+    @property
+    def publish_ip(self) -> str:
+        return self._rec().extra.get("publish_ip", "127.0.0.1")
+
+    @property
+    def remote(self) -> bool:
+        return self.host_ip != "127.0.0.1"
+
     def _id_taken(self, lab_id: str) -> bool:
         api = self.dclient.api
         if api.containers(all=True, filters={"label": f"{LABEL_LAB}={lab_id}"}):
@@ -194,23 +242,29 @@ class DockerBackend(BaseBackend):
         client = self.dclient
         self.image = (image.require(client, self.image) if self.image
                       else image.default_image(client))
+        self._addresses = lab_addresses()
+
+    def busy_ports(self, topology: Topology) -> list[int]:
+        if remote_docker_host() is not None:
+            return []  # not this machine's ports: the daemon says "port is already allocated"
+        return super().busy_ports(topology)
 
     def conf_path(self, node: str) -> str:
-        spec = self.spec(node)
-        if spec.is_sentinel:
-            return os.path.join(self.node_dir(node), "etc", "sentinel.conf")
-        return os.path.join(self.node_dir(node), "redis.conf")
+        name = "sentinel.conf" if self.spec(node).is_sentinel else "redis.conf"
+        return os.path.join(self.node_dir(node), "etc", name)
 
     def render(self, node: NodeSpec, topo: Topology) -> str:
         return render_docker_conf(node, topo, bridge=self.bridge, ip=self.ip(node.name),
-                                  resolve=self.internal_address,
+                                  resolve=self.internal_address, host_ip=self.host_ip,
                                   header=f"redislab lab {self._rec().id}, node {node.name} "
                                          f"(docker backend, image {self.image})")
 
     def _up(self, topology: Topology) -> None:
         rec = self._rec()
         mode = self.network_mode or ("host" if topology.is_cluster else "bridge")
-        rec.extra.update({"image": self.image, "network_mode": mode})
+        host_ip, publish_ip = self._addresses
+        rec.extra.update({"image": self.image, "network_mode": mode, "host_ip": host_ip,
+                          "publish_ip": publish_ip})
         if mode == "bridge":
             subnet = self._create_network()
             hosts = list(subnet.hosts())
@@ -250,10 +304,7 @@ class DockerBackend(BaseBackend):
         data = d / "data"
         data.mkdir(parents=True, exist_ok=True)
         data.chmod(0o777)  # the official image's entrypoint may drop to its redis user
-        if node.is_sentinel:
-            return {str(d / "etc"): {"bind": "/etc/redis", "mode": "rw"},
-                    str(data): {"bind": "/data", "mode": "rw"}}
-        return {str(d / "redis.conf"): {"bind": "/etc/redis/redis.conf", "mode": "ro"},
+        return {str(d / "etc"): {"bind": "/etc/redis", "mode": "rw"},
                 str(data): {"bind": "/data", "mode": "rw"}}
 
     def container_command(self, node: NodeSpec) -> list[str]:
@@ -268,16 +319,15 @@ class DockerBackend(BaseBackend):
         path = Path(self.conf_path(node.name))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.render(node, topo))
-        if node.is_sentinel:
-            path.parent.chmod(0o777)  # sentinel rewrites its conf, whatever user it runs as
-            path.chmod(0o666)
-        else:
-            path.chmod(0o644)
+        # redis-sentinel and CONFIG REWRITE rename a temporary file over the conf, whatever
+        # user the image runs them as
+        path.parent.chmod(0o777)
+        path.chmod(0o666)
         binds = self._mounts(node)
         kw: dict[str, Any] = {}
         if self.bridge:
             host_config = api.create_host_config(
-                binds=binds, port_bindings={node.port: ("127.0.0.1", node.port)},
+                binds=binds, port_bindings={node.port: (self.publish_ip, node.port)},
                 network_mode=self.network_name)
             kw["networking_config"] = api.create_networking_config({
                 self.network_name: api.create_endpoint_config(ipv4_address=self.ip(node.name))})
@@ -298,7 +348,7 @@ class DockerBackend(BaseBackend):
         except docker.errors.APIError as exc:
             msg = str(exc.explanation or exc)
             if "port is already allocated" in msg or "address already in use" in msg:
-                raise PortInUse(f"port {node.port} is already in use on 127.0.0.1 "
+                raise PortInUse(f"port {node.port} is already in use on {self.host_ip} "
                                 f"(docker: {msg}); pick other ports with --port") from None
             if "No such image" in msg:
                 raise image.ImageMissing(f"image {self.image} is missing: run "
@@ -412,7 +462,7 @@ class DockerBackend(BaseBackend):
         self._set(node, partitioned=False)
 
     def address(self, node: str) -> tuple[str, int]:
-        return "127.0.0.1", self.spec(node).port
+        return self.host_ip, self.spec(node).port
 
     def internal_address(self, node: str) -> tuple[str, int]:
         port = self.spec(node).port
@@ -420,7 +470,7 @@ class DockerBackend(BaseBackend):
             ip = self.ip(node)
             assert ip is not None
             return ip, port
-        return "127.0.0.1", port
+        return self.host_ip, port
 
     def _check_started(self, node: str) -> None:
         info = self._inspect(node)
@@ -534,7 +584,7 @@ class DockerBackend(BaseBackend):
             args += ["--label", f"{k}={v}"]
         if self.bridge:
             args += ["--network", self.network_name, "--ip", str(self.ip(node)),
-                     "-p", f"127.0.0.1:{spec.port}:{spec.port}"]
+                     "-p", f"{self.publish_ip}:{spec.port}:{spec.port}"]
         else:
             args += ["--network", "host"]
         args += ["--user", f"{os.getuid()}:{os.getgid()}"]
@@ -577,8 +627,12 @@ class DockerBackend(BaseBackend):
 
 
 def render_docker_conf(node: NodeSpec, topo: Topology, *, bridge: bool, ip: str | None,
-                       resolve: Any, header: str = "", directory: str = "/data") -> str:
-    """redis.conf / sentinel.conf of a node inside a container (also used for compose)."""
+                       resolve: Any, header: str = "", directory: str = "/data",
+                       host_ip: str = "127.0.0.1") -> str:
+    """redis.conf / sentinel.conf of a node inside a container (also used for compose).
+
+    ``host_ip``: the Docker machine's address as the host sees it; for host networking on
+    a remote daemon the nodes bind every address and announce that one."""
     extra: list[tuple[str, tuple[str, ...]]] = []
     if bridge:
         bind = "0.0.0.0"
@@ -590,10 +644,20 @@ def render_docker_conf(node: NodeSpec, topo: Topology, *, bridge: bool, ip: str 
         else:
             extra += [("replica-announce-ip", (str(ip),)),
                       ("replica-announce-port", (str(node.port),))]
-    else:
+    elif host_ip == "127.0.0.1":
         bind = "127.0.0.1"
         if node.cluster_enabled:
             extra += [("cluster-announce-ip", ("127.0.0.1",))]
+    else:
+        bind = "0.0.0.0"
+        extra.append(("protected-mode", ("no",)))
+        if node.is_sentinel:
+            extra += [("sentinel", ("announce-ip", host_ip)),
+                      ("sentinel", ("resolve-hostnames", "no"))]
+        else:
+            extra += [("replica-announce-ip", (host_ip,))]
+            if node.cluster_enabled:
+                extra += [("cluster-announce-ip", (host_ip,))]
     basics = conf.local_basics(node, directory=directory, logfile="", bind=bind, extra=extra)
     return conf.render(node, topo, resolve=resolve, basics=basics, header=header)
 

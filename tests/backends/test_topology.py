@@ -159,10 +159,11 @@ def test_export_compose_files(tmp_path) -> None:
     master = doc["services"]["master"]
     assert master["networks"]["redislab"]["ipv4_address"] == "172.19.0.10"
     assert master["ports"] == ["127.0.0.1:6379:6379"]
-    assert "./master/redis.conf:/etc/redis/redis.conf:ro" in master["volumes"]
+    assert "./master/etc:/etc/redis" in master["volumes"]  # a directory: CONFIG REWRITE works
+    assert master["command"] == ["redis-server", "/etc/redis/redis.conf"]
     assert doc["services"]["replica2"]["depends_on"] == ["master"]
     assert doc["networks"]["redislab"]["ipam"]["config"] == [{"subnet": "172.19.0.0/24"}]
-    replica_conf = (tmp_path / "replica1" / "redis.conf").read_text()
+    replica_conf = (tmp_path / "replica1" / "etc" / "redis.conf").read_text()
     assert "replicaof 172.19.0.10 6379" in replica_conf and "masterauth 123456" in replica_conf
     cdoc = yaml.safe_load(export(T.cluster(), tmp_path / "c", image="x")[0].read_text())
     assert cdoc["services"]["node1"]["network_mode"] == "host" and "networks" not in cdoc
