@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install and start what the test suite needs on the machine: Debian's redis-server,
-# redis-sentinel, redis-tools, docker.io and chromium (when root and missing), and a running
+# redis-sentinel, redis-tools, docker.io, docker-registry and chromium (when root and missing), and a running
 # dockerd.
 set -euo pipefail
 need=()
@@ -9,6 +9,8 @@ command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /usr/bin/chromium ] || need+=(chromium)  # tests/tui/test_serve.py (the TUI in a browser)
+# tests/backends/test_image_pull.py: a registry on 127.0.0.1 to pull from (no internet here)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "==> apt-get install ${need[*]}"

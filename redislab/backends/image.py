@@ -323,26 +323,46 @@ def require(client: Any, name: str) -> str:
     return name
 
 
+def split_reference(name: str) -> tuple[str, str]:
+    """``repo[:tag]`` -> (repo, tag); a registry's port (``host:5000/repo``) is not a tag."""
+    repo, sep, tag = name.rpartition(":")
+    if not sep or "/" in tag:
+        return name, "latest"
+    return repo, tag
+
+
 def pull(client: Any, name: str = PREFERRED_IMAGE, *, console: Any = None) -> str:
     """Pull ``name`` from its registry with a progress bar (needs a reachable registry)."""
+    import docker.errors
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     console = console or Console(stderr=True)
-    repo, _, tag = name.partition(":")
-    layers: dict[str, Any] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  console=console, transient=True) as progress:
-        for event in client.api.pull(repo, tag=tag or "latest", stream=True, decode=True):
-            if "error" in event:
-                raise BackendError(f"docker pull {name}: {event['error']}")
-            layer = event.get("id")
-            detail = event.get("progressDetail") or {}
-            if layer and detail.get("total"):
-                if layer not in layers:
-                    layers[layer] = progress.add_task(f"{layer} {event.get('status', '')}",
-                                                      total=detail["total"])
-                progress.update(layers[layer], completed=detail.get("current", 0),
-                                description=f"{layer} {event.get('status', '')}")
+    repo, tag = split_reference(name)
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                      console=console, transient=True) as progress:
+            _pull_events(client, name, repo, tag, progress)
+    except docker.errors.APIError as exc:
+        raise BackendError(
+            f"docker pull {name}: {exc.explanation or exc}. Is the registry reachable from "
+            "the Docker daemon? Without one, `redislab image build` makes an image offline "
+            "from this machine's redis-server.") from None
     console.print(f"[green]✓[/] pulled {name}")
     return name
+
+
+def _pull_events(client: Any, name: str, repo: str, tag: str, progress: Any) -> None:
+    """Follow ``docker pull``'s event stream: one bar per layer being downloaded."""
+    layers: dict[str, Any] = {}
+    for event in client.api.pull(repo, tag=tag, stream=True, decode=True):
+        if "error" in event:
+            raise BackendError(f"docker pull {name}: {event['error']}")
+        layer = event.get("id")
+        detail = event.get("progressDetail") or {}
+        if layer and detail.get("total"):
+            if layer not in layers:
+                layers[layer] = progress.add_task(f"{layer} {event.get('status', '')}",
+                                                  total=detail["total"])
+            progress.update(layers[layer], completed=detail.get("current", 0),
+                            description=f"{layer} {event.get('status', '')}")
