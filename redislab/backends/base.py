@@ -63,6 +63,8 @@ class Backend(Protocol):
     def address(self, node: str) -> tuple[str, int]: ...
     def exec(self, node: str, *command: Any) -> Any: ...
     def logs(self, node: str, follow: bool = True) -> AsyncIterator[str]: ...
+    def log_text(self, node: str) -> str: ...
+    def conf_path(self, node: str) -> str: ...
     def equivalent(self, action: str, node: str | None = None, *args: Any) -> str: ...
 
 
@@ -461,6 +463,11 @@ class BaseBackend(abc.ABC):
     @abc.abstractmethod
     def log_text(self, node: str) -> str:
         """The whole log of ``node`` so far."""
+
+    @abc.abstractmethod
+    def conf_path(self, node: str) -> str:
+        """The node's redis.conf / sentinel.conf on this machine: what it was started with,
+        and what CONFIG REWRITE and Sentinel rewrite (on docker: in the mounted directory)."""
 
     @abc.abstractmethod
     def logs(self, node: str, follow: bool = True) -> AsyncIterator[str]:
