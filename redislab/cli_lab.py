@@ -243,7 +243,8 @@ def status_cmd(lab_id: str | None) -> None:
         table = Table(title=f"lab {rec.id}: {rec.topology.get('name')} on {rec.backend}{extra}",
                       title_justify="left")
         for col in ("node", "kind", "state", "role", "address", "offset", "link"):
-            table.add_column(col, no_wrap=col in ("node", "address"))
+            # fold, not "…": the master's address must stay readable on an 80-column terminal
+            table.add_column(col, no_wrap=col in ("node", "address"), overflow="fold")
         for row in rows:
             table.add_row(*row)
         console.print(table)
