@@ -227,6 +227,7 @@ def run_cmd(ref: str, backend: str, auto: bool, do_check: bool, lang: str | None
                         timeout_scale=timeout_scale, base_port=base_port, progress=progress)
     except RunnerError as exc:
         raise click.ClickException(str(exc)) from None
+    printer.fill = runner.fill
 
     def on_signal(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
@@ -279,6 +280,7 @@ class Transcript:
         self.lesson = lesson
         self.verbose = verbose
         self.quiet = False
+        self.fill: Any = lambda text: text  # the runner's: placeholders filled in to show
 
     def __call__(self, event: "Event") -> None:
         from .lab import runner as R
@@ -323,7 +325,7 @@ class Transcript:
         self.console.rule(f"[bold cyan]Step {e.index + 1}/{total}[/] · {e.step.title}",
                           align="left")
         if self.verbose and e.step.body:
-            self.console.print(Markdown(e.step.body))
+            self.console.print(Markdown(self.fill(e.step.body)))
 
     def _command(self, e: Any) -> None:
         from rich.markup import escape
@@ -396,7 +398,7 @@ class Transcript:
                                    f"{outcome.attempts} tries)[/]")
         if not e.passed:
             if e.hint:
-                self.console.print(Panel(Markdown(e.hint), title="hint", title_align="left",
+                self.console.print(Panel(Markdown(self.fill(e.hint)), title="hint", title_align="left",
                                          border_style="yellow"))
             if e.explanation:
                 self.console.print(Panel(Markdown(e.explanation), title="why it can fail",

@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
-from .text import LList, LMap, SplitError, line_of, split_args, substitute
+from .text import LList, LMap, PlaceholderError, SplitError, line_of, split_args, substitute
 
 DEFAULT_TIMEOUT = 5.0
 POLL_INTERVAL = 0.2
@@ -73,6 +73,9 @@ class Context(Protocol):
 
     def resolve(self, node: str) -> tuple[str, int]:
         """The node's address as the other nodes see it (for placeholders)."""
+
+    # optional: ``node_id(node) -> str`` fills ``{node.id}`` (its CLUSTER MYID); raises
+    # KeyError for a node it does not know, PlaceholderError when it cannot say now
 
 
 @dataclass
@@ -181,8 +184,8 @@ class Comparison:
     op: str
     expected: Any
 
-    def check(self, value: Any, resolve: Any) -> bool:
-        exp = _subst(self.expected, resolve, regex=self.op == "matches")
+    def check(self, value: Any, ctx: Any) -> bool:
+        exp = _subst(self.expected, ctx, regex=self.op == "matches")
         if isinstance(value, ReplyErr):
             return self.op == "not_equals"
         op = self.op
@@ -203,8 +206,8 @@ class Comparison:
             return False
         return {"gt": got > want, "gte": got >= want, "lt": got < want, "lte": got <= want}[op]
 
-    def describe(self, resolve: Any) -> str:
-        exp = _subst(self.expected, resolve, regex=False)
+    def describe(self, ctx: Any) -> str:
+        exp = _subst(self.expected, ctx, regex=False)
         sym = {"equals": "=", "not_equals": "!=", "matches": "~", "contains": "contains",
                "in": "in", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[self.op]
         return f"{sym} {show(exp)}"
@@ -228,11 +231,13 @@ def _equal(value: Any, expected: Any) -> bool:
     return str(value) == str(expected)
 
 
-def _subst(value: Any, resolve: Any, regex: bool = False) -> Any:
+def _subst(value: Any, ctx: Any, regex: bool = False) -> Any:
+    """``value`` with the placeholders filled in from ``ctx`` (a :class:`Context`)."""
     if isinstance(value, str):
-        return substitute(value, resolve, escape=re.escape if regex else None)
+        return substitute(value, ctx.resolve, escape=re.escape if regex else None,
+                          ids=getattr(ctx, "node_id", None))
     if isinstance(value, list):
-        return [_subst(v, resolve, regex) for v in value]
+        return [_subst(v, ctx, regex) for v in value]
     return value
 
 
@@ -279,7 +284,7 @@ class Read(Check):
         if self.kind == "info":
             return f"{self.node} INFO {p['section']} {p['field']}"
         if self.kind == "reply":
-            return f"{self.node} {' '.join(_subst(p['command'], ctx.resolve))}"
+            return f"{self.node} {' '.join(_subst(p['command'], ctx))}"
         if self.kind == "key":
             return f"{self.node} key {p['name']}"
         return f"{self.node} {self.kind.upper()}"
@@ -293,10 +298,10 @@ class Read(Check):
             if self.kind == "info":
                 raw = r.execute_command("INFO", p["section"])
                 info = parse_info(norm(raw))
-                return info.get(_subst(p["field"], ctx.resolve))
+                return info.get(_subst(p["field"], ctx))
             if self.kind == "reply":
                 try:
-                    return norm(r.execute_command(*_subst(p["command"], ctx.resolve)))
+                    return norm(r.execute_command(*_subst(p["command"], ctx)))
                 except (redis.ResponseError, redis.AuthenticationError) as exc:
                     return ReplyErr(error_text(exc))
             if self.kind == "key":
@@ -336,13 +341,13 @@ class Read(Check):
             return Result(ok, f"{self.node} role is {show(value)}" +
                           ("" if ok else f" (expected {want!r})"))
         if self.kind == "reply" and "error" in self.params:
-            pattern = _subst(self.params["error"], ctx.resolve, regex=True)
+            pattern = _subst(self.params["error"], ctx, regex=True)
             ok = isinstance(value, ReplyErr) and re.search(pattern, value.text) is not None
             return Result(ok, f"{label} -> {show(value)}" +
                           ("" if ok else f" (expected an error matching {pattern!r})"))
         assert self.comparison is not None
-        ok = self.comparison.check(value, ctx.resolve)
-        desc = self.comparison.describe(ctx.resolve)
+        ok = self.comparison.check(value, ctx)
+        desc = self.comparison.describe(ctx)
         if ok:
             return Result(True, f"{label} is {show(value)}")
         return Result(False, f"{label} is {show(value)}, expected {desc}")
@@ -395,11 +400,11 @@ class Log(Check):
         except Exception as exc:  # a log that cannot be read is a failed check, said why
             return Result(False, f"{self.node} log: cannot read it ({_why(exc)})")
         if self.contains is not None:
-            needle = _subst(self.contains, ctx.resolve)
+            needle = _subst(self.contains, ctx)
             n = text.count(needle)
             what = f"{needle!r}"
         else:
-            pattern = _subst(self.matches, ctx.resolve, regex=True)
+            pattern = _subst(self.matches, ctx, regex=True)
             n = len(re.findall(pattern, text, re.MULTILINE))
             what = f"/{pattern}/"
         ok = n >= self.count
@@ -441,6 +446,13 @@ def _norm_same(value: Any) -> Any:
     return str(value) if not isinstance(value, list) else [str(v) for v in value]
 
 
+def _evaluate(check: Check, ctx: Context) -> Result:
+    try:
+        return check.evaluate(ctx)
+    except PlaceholderError as exc:  # {node.id} of a node that is down: a failed check
+        return Result(False, str(exc))
+
+
 @dataclass
 class Group(Check):
     op: str  # all | any | not
@@ -454,7 +466,7 @@ class Group(Check):
         return [t for c in self.children for t in c.placeholder_texts()]
 
     def evaluate(self, ctx: Context) -> Result:
-        results = [c.evaluate(ctx) for c in self.children]
+        results = [_evaluate(c, ctx) for c in self.children]
         if self.op == "all":
             return Result(all(r.ok for r in results), "all of:", results)
         if self.op == "any":
@@ -715,7 +727,7 @@ def evaluate(spec: CheckSpec, ctx: Context, *, timeout_scale: float = 1.0,
     attempts = 0
     while True:
         attempts += 1
-        result = spec.check.evaluate(ctx)
+        result = _evaluate(spec.check, ctx)
         now = time.monotonic()
         if result.ok or now >= deadline or (cancelled is not None and cancelled()):
             return Outcome(result.ok, result, now - start, attempts)

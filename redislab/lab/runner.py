@@ -27,9 +27,12 @@ from ..topology import Topology
 from . import bulk, checks
 from .loader import Action, Block, Command, ConfEdit, Item, Lesson, Pipe, Step
 from .progress import Progress
-from .text import SplitError, quote_arg, split_args, substitute
+from .text import (PlaceholderError, SplitError, placeholders, quote_arg, split_args,
+                   substitute)
 
 COMMAND_TIMEOUT = 10.0
+PORT_TRIES = 5  # blocks of ports tried when another lab takes the free one first
+DISPLAY_TIMEOUT = 1.0  # reading a node id to show it (not to run a command)
 
 
 class RunnerError(RuntimeError):
@@ -154,6 +157,7 @@ class _State:
     passwords: dict[str, str | None] = field(default_factory=dict)
     sessions: dict[str, Any] = field(default_factory=dict)
     step_marks: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, str] = field(default_factory=dict)  # {node.id}: CLUSTER MYID, per lab run
 
 
 class Runner:
@@ -213,21 +217,30 @@ class Runner:
     def start(self) -> None:
         """Bring the lesson's topology up (on free ports) and get ready for step 0."""
         from ..backends import BackendError, get_backend
+        from ..backends.base import needed_ports
 
         if self.started:
             return
-        topo = self.lesson.build_topology(fast=self.fast)
-        topo = topo.shifted(self.base_port) if self.base_port else _free_block(topo)
-        self.topology = topo
-        self._emit(LabStarting(self.lesson.id, self.backend_name, topo))
+        base = self.lesson.build_topology(fast=self.fast)
         if isinstance(self._backend_arg, str):
             lab = get_backend(self._backend_arg, self.lab_id, **self.backend_options)
         else:
             lab = self._backend_arg
-        try:
-            lab.up(topo)
-        except BackendError as exc:
-            raise RunnerError(f"the lab did not start: {exc}") from exc
+        taken: set[int] = set()  # ports found free, then taken by another lab before ours
+        for attempt in range(PORT_TRIES):
+            # ports the learner chose are used as they are: busy, they get the error
+            topo = base.shifted(self.base_port) if self.base_port else \
+                _free_block(base, avoid=taken)
+            self.topology = topo
+            self._emit(LabStarting(self.lesson.id, self.backend_name, topo))
+            try:
+                lab.up(topo)
+                break
+            except BackendError as exc:
+                if self.base_port or attempt == PORT_TRIES - 1 or not _port_race(exc):
+                    raise RunnerError(f"the lab did not start: {exc}") from exc
+                lab.down()  # nothing is left of a failed up; safe either way
+                taken.update(needed_ports(topo))
         self.lab = lab
         self._state = _State(passwords={n.name: n.password for n in topo.nodes})
         self.current = 0
@@ -242,6 +255,7 @@ class Runner:
     def stop(self) -> None:
         """Tear the lab down (every node, network and file it made). Safe to call twice."""
         self._close_sessions()
+        self._state.ids.clear()  # a new lab has new ids
         lab, self.lab = self.lab, None
         if lab is not None:
             lab_id = lab.lab_id
@@ -260,9 +274,62 @@ class Runner:
             raise KeyError(node)
         return lab.internal_address(node)
 
+    def node_id(self, node: str, timeout: float | None = None) -> str:
+        """``{node.id}``: the node's cluster node id, asked with ``CLUSTER MYID`` (and kept
+        until the lab is rebuilt, the node is acted on, or it gets a ``CLUSTER RESET``).
+
+        Raises KeyError for a node that is not in the lab, and :class:`PlaceholderError`
+        (naming the node and the placeholder) when the node cannot tell: down, not in
+        cluster mode."""
+        import redis
+
+        lab = self._require_lab()
+        if node not in lab.topology.names:
+            raise KeyError(node)
+        known = self._state.ids.get(node)
+        if known is not None:
+            return known
+        what = f"cannot fill {{{node}.id}}"
+        if lab.topology.node(node).kind == "sentinel":
+            raise PlaceholderError(f"{what}: {node} is a sentinel, not a cluster node")
+        r = None
+        try:
+            r = self.client(node, timeout=self.command_timeout if timeout is None else timeout)
+            reply = r.execute_command("CLUSTER", "MYID")
+        except (redis.ResponseError, redis.AuthenticationError) as exc:
+            text = str(exc)
+            if "cluster support disabled" in text.lower():
+                raise PlaceholderError(f"{what}: {node} is not in cluster mode (ERR {text})"
+                                       ) from None
+            raise PlaceholderError(f"{what}: CLUSTER MYID on {node} answered (error) {text}"
+                                   ) from None
+        except (redis.RedisError, OSError) as exc:
+            raise PlaceholderError(f"{what}: {node} does not answer ({_reason(exc)})") from None
+        finally:
+            if r is not None:
+                r.close()
+        value = reply.decode() if isinstance(reply, bytes) else str(reply)
+        self._state.ids[node] = value
+        return value
+
     def fill(self, text: str) -> str:
-        """``text`` with ``{node.host}`` / ``{node.port}`` filled in for this lab."""
-        return substitute(text, self.resolve if self.started else None)
+        """``text`` with its placeholders filled in for this lab, to show it: a ``{node.id}``
+        that cannot be read now (the node is down...) is left as it is."""
+        if not self.started:
+            return text
+
+        def shown_id(node: str) -> str:
+            try:
+                return self.node_id(node, timeout=DISPLAY_TIMEOUT)
+            except PlaceholderError:
+                raise KeyError(node) from None
+
+        return substitute(text, self.resolve, ids=shown_id)
+
+    def _fill(self, text: str) -> str:
+        """``text`` with its placeholders filled in, to run it (PlaceholderError if an id
+        cannot be read)."""
+        return substitute(text, self.resolve, ids=self.node_id)
 
     # ------------------------------------------------------------------ steps
 
@@ -278,6 +345,7 @@ class Runner:
         self.current = index
         self._state.step_marks = {n: len(self._log(n)) for n in self.lab.topology.names}
         step = self.steps[index]
+        self._read_ids(step)
         self._emit(StepStarted(index, step, replay=self._replaying))
         if self.progress is not None and not self._replaying:
             self.progress.at_step(self.lesson.id, index, len(self.steps))
@@ -399,9 +467,16 @@ class Runner:
                 return event
         else:
             args = list(command)
-        args = [substitute(a, self.resolve) for a in args]
-        text = " ".join(quote_arg(a) for a in args)
         address = lab.address(node)
+        try:
+            args = [self._fill(a) for a in args]
+        except PlaceholderError as exc:  # not sent: the command would name no node
+            shown = [substitute(a, self.resolve) for a in args]
+            event = CommandRun(node, " ".join(quote_arg(a) for a in shown), tuple(shown),
+                               address, error=str(exc))
+            self._emit(event)
+            return event
+        text = " ".join(quote_arg(a) for a in args)
         equivalent = self._equivalent("exec", node, *args)
         start = time.monotonic()
         reply: Any = None
@@ -426,6 +501,8 @@ class Runner:
                             f"{_reason(exc)}"
         if not isinstance(reply, Exception) and error is None:
             self._learn_password(node, args)
+        if [a.lower() for a in args[:2]] == ["cluster", "reset"]:
+            self._state.ids.pop(node, None)  # CLUSTER RESET HARD gives the node a new id
         event = CommandRun(node, text, tuple(args), address, reply, error, equivalent,
                            time.monotonic() - start)
         self._emit(event)
@@ -438,6 +515,7 @@ class Runner:
         lab = self._require_lab()
         equivalent = self._equivalent(action, node)
         self._drop_session(node)
+        self._state.ids.pop(node, None)  # read it again next time (a rebuilt node: a new id)
         start = time.monotonic()
         error = None
         try:
@@ -452,14 +530,16 @@ class Runner:
         """``pipe.count`` commands sent pipelined, like ``redis-cli --pipe``."""
         lab = self._require_lab()
         host, port = lab.address(pipe.node)
-        args = [substitute(a, self.resolve) for a in pipe.args]
-        filled = Pipe(pipe.node, pipe.text, tuple(args), pipe.count, pipe.start, pipe.line)
         equivalent = " ".join(self._cli(pipe.node) + ["--pipe", "<", "commands.txt"])
         stats, error = None, None
         try:
+            args = [self._fill(a) for a in pipe.args]
+            filled = Pipe(pipe.node, pipe.text, tuple(args), pipe.count, pipe.start, pipe.line)
             stats = bulk.pipe(host, port, filled.commands(),
                               password=self._state.passwords.get(pipe.node),
                               timeout=max(60.0, self.command_timeout))
+        except PlaceholderError as exc:
+            error = str(exc)
         except OSError as exc:
             error = f"Could not connect to Redis at {host}:{port}: {_reason(exc)}"
         event = PipeRun(pipe.node, self.fill(pipe.text), pipe.count, stats, equivalent, error)
@@ -469,15 +549,21 @@ class Runner:
     def run_conf(self, edit: ConfEdit) -> ConfEdited:
         """Append directives to the node's redis.conf (they apply when it next starts)."""
         lab = self._require_lab()
-        lines = tuple(self.fill(line) for line in edit.lines)
         path = ""
         error = None
+        try:
+            lines = tuple(self._fill(line) for line in edit.lines)
+        except PlaceholderError as exc:
+            event = ConfEdited(edit.node, "", tuple(self.fill(ln) for ln in edit.lines), "",
+                               str(exc))
+            self._emit(event)
+            return event
         try:
             path = lab.conf_path(edit.node)
             with open(path, "a", encoding="utf-8") as f:  # in place: docker mounts the file
                 f.write(f"\n# added by lesson {self.lesson.id}, step {self.current + 1}\n")
                 f.write("\n".join(lines) + "\n")
-        except (AttributeError, OSError) as exc:
+        except OSError as exc:
             error = f"cannot edit {edit.node}'s redis.conf: {exc}"
         if error is None:
             for line in lines:
@@ -547,10 +633,21 @@ class Runner:
 
     # ------------------------------------------------------------------ helpers
 
+    def _read_ids(self, step: Step) -> None:
+        """Read the ids the step's text names now (a worker thread calls begin_step), so a
+        front end that shows the step fills them in without waiting on a node."""
+        texts = (step.body, step.hint, step.answer_text)
+        for node in sorted({n for t in texts for n, what in placeholders(t) if what == "id"}):
+            try:
+                self.node_id(node, timeout=DISPLAY_TIMEOUT)
+            except (KeyError, PlaceholderError):
+                pass  # shown as the placeholder; running it says why
+
     def _log(self, node: str) -> str:
-        """The node's Redis log so far (the log file itself on local backends)."""
+        """The node's Redis log so far (the log file itself on local backends: their
+        log_text adds the console output, which would move the step marks)."""
         lab = self.lab
-        path = getattr(lab, "log_path", None)
+        path = getattr(lab, "log_path", None)  # engine and process only, not docker
         if path is not None:
             try:
                 return Path(path(node)).read_text(encoding="utf-8", errors="replace")
@@ -592,6 +689,9 @@ class _Context:
     def resolve(self, node: str) -> tuple[str, int]:
         return self.runner.resolve(node)
 
+    def node_id(self, node: str) -> str:
+        return self.runner.node_id(node)
+
 
 def _no_setinfo() -> dict[str, Any]:
     """redis-py options that stop it sending CLIENT SETINFO when it connects: before AUTH, a
@@ -624,15 +724,27 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _free_block(topo: Topology) -> Topology:
-    """``topo`` on its own ports when they are free, else on the next free block."""
+def _free_block(topo: Topology, avoid: set[int] | frozenset[int] = frozenset()) -> Topology:
+    """``topo`` on its own ports when they are free, else on the next free block (none of
+    whose ports is in ``avoid``). Free now, not reserved: another lab may bind them first,
+    which ``lab.up`` then reports (see :func:`_port_race`)."""
     from ..backends.base import needed_ports, port_free
 
     low = min(topo.ports)
     for step in range(0, 2000, 10):
         cand = topo.shifted(low + step) if step else topo
-        if max(needed_ports(cand)) > 65535:
+        ports = needed_ports(cand)
+        if max(ports) > 65535:
             break
-        if all(port_free(p) for p in needed_ports(cand)):
+        if not avoid.intersection(ports) and all(port_free(p) for p in ports):
             return cand
     return topo
+
+
+def _port_race(exc: BaseException) -> bool:
+    """Did ``lab.up`` fail because a port was taken after :func:`_free_block` saw it free?
+    The backends say PortInUse (taken before the lab starts, or docker's "port is already
+    allocated"); a local node that lost the race exits with Redis' bind error in its log."""
+    from ..backends import PortInUse
+
+    return isinstance(exc, PortInUse) or "Address already in use" in str(exc)

@@ -2,7 +2,8 @@
 
 * :func:`split_args` splits a command line the way ``redis-cli`` does (double quotes with
   ``\\n`` / ``\\xHH`` escapes, single quotes, blanks between words).
-* :func:`placeholders` / :func:`substitute` handle ``{node.host}`` and ``{node.port}``.
+* :func:`placeholders` / :func:`substitute` handle ``{node.host}``, ``{node.port}``,
+  ``{node.addr}`` and ``{node.id}``.
 * :func:`yaml_load` parses YAML keeping the line of every mapping key and list item, so
   problems in front matter and check blocks can be reported with their line number.
 """
@@ -12,9 +13,17 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterator
 
-PLACEHOLDER_RE = re.compile(r"\{([a-z0-9][a-z0-9_-]*)\.(host|port|addr)\}")
+PLACEHOLDER_RE = re.compile(r"\{([a-z0-9][a-z0-9_-]*)\.(host|port|addr|id)\}")
 """``{master.host}``, ``{master.port}``, ``{master.addr}`` (host:port): the address of a node
-as the other nodes of the lab see it."""
+as the other nodes of the lab see it. ``{node1.id}``: the cluster node id of a node (what
+``CLUSTER MYID`` answers there), known only at run time."""
+
+ADDRESS_FIELDS = ("host", "port", "addr")
+
+
+class PlaceholderError(RuntimeError):
+    """A placeholder that names a known node but cannot be filled in now (``{node1.id}`` of
+    a node that is down, or not in cluster mode). The message names the placeholder."""
 
 
 class SplitError(ValueError):
@@ -102,21 +111,34 @@ def placeholders(text: str) -> Iterator[tuple[str, str]]:
 
 
 Resolve = Callable[[str], tuple[str, int]]
+NodeId = Callable[[str], str]
 
 
-def substitute(text: str, resolve: Resolve | None, escape: Callable[[str], str] | None = None
-               ) -> str:
-    """Replace placeholders with the addresses ``resolve(node)`` gives (left as they are when
-    ``resolve`` is None or does not know the node)."""
-    if resolve is None or "{" not in text:
+def substitute(text: str, resolve: Resolve | None, escape: Callable[[str], str] | None = None,
+               *, ids: NodeId | None = None) -> str:
+    """Replace placeholders with the addresses ``resolve(node)`` gives and the node ids
+    ``ids(node)`` gives. A placeholder is left as it is when its function is None or raises
+    KeyError (a node it does not know); a :class:`PlaceholderError` from ``ids`` goes up."""
+    if (resolve is None and ids is None) or "{" not in text:
         return text
 
     def repl(m: re.Match[str]) -> str:
+        node, what = m.group(1), m.group(2)
+        if what == "id":
+            if ids is None:
+                return m.group(0)
+            try:
+                value = ids(node)
+            except KeyError:
+                return m.group(0)
+            return escape(value) if escape else value
+        if resolve is None:
+            return m.group(0)
         try:
-            host, port = resolve(m.group(1))
+            host, port = resolve(node)
         except KeyError:
             return m.group(0)
-        value = {"host": host, "port": str(port), "addr": f"{host}:{port}"}[m.group(2)]
+        value = {"host": host, "port": str(port), "addr": f"{host}:{port}"}[what]
         return escape(value) if escape else value
 
     return PLACEHOLDER_RE.sub(repl, text)

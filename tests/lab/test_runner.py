@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -201,6 +202,47 @@ def test_replay_reset_and_resume(lesson: loader.Lesson, tmp_path: Path) -> None:
         assert run.resume() == 2
         assert run.client("r").execute_command("GET", "a") == b"1"
     assert labs_left() == []
+
+
+def test_a_block_taken_before_the_lab_binds_it_moves_the_lab(lesson: loader.Lesson) -> None:
+    """Two labs started at once can both find the same block free: the one that loses the
+    race starts on another block instead of failing. Here a socket takes the block the
+    runner announced, before the backend binds it."""
+    held: list[socket.socket] = []
+    events: list[R.Event] = []
+
+    def take_the_block(e: R.Event) -> None:
+        events.append(e)
+        if isinstance(e, R.LabStarting) and not held:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", e.topology.ports[0]))
+            s.listen()
+            held.append(s)
+
+    try:
+        with R.Runner(lesson, "engine", on_event=take_the_block, fast=True) as run:
+            starting = [e.topology.ports for e in events if isinstance(e, R.LabStarting)]
+            assert len(starting) == 2, starting
+            assert starting[0][0] not in starting[1] and run.topology.ports == starting[1]
+            assert run.client("m").execute_command("PING") in (b"PONG", "PONG")
+        assert labs_left() == []
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_ports_the_learner_chose_are_kept_even_when_busy(lesson: loader.Lesson) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        events: list[R.Event] = []
+        run = R.Runner(lesson, "engine", on_event=events.append, base_port=port, fast=True)
+        with pytest.raises(R.RunnerError, match=rf"did not start: .*\b{port}\b.*already in use"):
+            run.start()
+    assert [e.topology.ports[0] for e in events if isinstance(e, R.LabStarting)] == [port]
+    assert not run.started and labs_left() == []
 
 
 def test_backend_the_lesson_does_not_support(lesson: loader.Lesson) -> None:

@@ -213,7 +213,7 @@ async def test_node_actions_and_log_filter(make_app):
 
 
 async def test_sandbox_sentinel_map(make_app):
-    app = make_app(base_port=free_base(3, 20300))
+    app = make_app(base_port=free_base(3, 20300, offsets=(0, 20000)))  # + sentinels
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: app.screen.query_one("#lessons").row_count > 1)
         await pilot.press("s")

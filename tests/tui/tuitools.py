@@ -15,11 +15,12 @@ PROBE = {
                       "/var/run/docker.sock). Start it: `sudo systemctl start docker`"),
 }
 
-def free_base(count: int, start: int = 23790) -> int:
-    """A first port with ``count`` free ports after it (the same one on every quiet run)."""
+def free_base(count: int, start: int = 23790, offsets: tuple[int, ...] = (0,)) -> int:
+    """A first port with ``count`` free ports after it (the same one on every quiet run);
+    ``offsets``: more blocks that must be free too (sentinels sit at base + 20000)."""
     for base in range(start, start + 2000, 10):
         ok = True
-        for port in range(base, base + count):
+        for port in (base + off + i for off in offsets for i in range(count)):
             with socket.socket() as s:
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
