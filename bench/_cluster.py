@@ -158,6 +158,7 @@ class Cluster:
     def __init__(self, kind: str, n: int = 6, node_timeout: int = 2000):
         self.kind = kind
         self.nodes = [ClusterNode(kind, node_timeout) for _ in range(n)]
+        self.cli_seconds = 0.0
 
     def start(self) -> "Cluster":
         for node in self.nodes:
@@ -178,6 +179,7 @@ class Cluster:
         res = subprocess.run(["redis-cli", "--cluster", "create", *addrs, "--cluster-replicas",
                               str(replicas), "--cluster-yes"], capture_output=True, text=True,
                              timeout=120)
+        self.cli_seconds = time.perf_counter() - t0  # redis-cli's own run (join included)
         if res.returncode != 0 or "[OK] All 16384 slots covered." not in res.stdout:
             raise RuntimeError(f"cluster create failed:\n{res.stdout}\n{res.stderr}")
         self.wait(lambda: all(state(n.port) == "ok" for n in self.nodes), 60, "cluster_state:ok")

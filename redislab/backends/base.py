@@ -12,8 +12,11 @@ Actions and what they mean on each backend::
     kill             SIGKILL (kill -9 / docker kill): a crash, nothing saved
     restart          stop then start
     pause / resume   SIGSTOP / SIGCONT (docker pause / unpause): alive but silent
-    partition / heal cut a node off the network / put it back (docker only; the other
-                     backends raise BackendUnsupported)
+    partition / heal cut a node off from the other nodes / put it back. docker: the
+                     container leaves the lab network (the host loses it too). engine:
+                     the node drops and refuses its links to the other nodes (DEBUG
+                     PARTITION ON|OFF) but still answers the host. process: raises
+                     BackendUnsupported.
 
 ``equivalent(action, node, ...)`` gives the command a person would type for each action,
 shown to learners next to what the lab does.
@@ -335,8 +338,9 @@ class BaseBackend(abc.ABC):
         raise BackendUnsupported(
             f"partition is not supported on the {self.name} backend: its nodes all share "
             "127.0.0.1, so one cannot be cut off without changing the host's firewall. Use "
-            "--backend docker (a partition disconnects the container from the lab network),"
-            " or pause the node to make it silent.")
+            "--backend engine (the node drops its links to the other nodes) or --backend "
+            "docker (the container leaves the lab network), or pause the node to make it "
+            "silent.")
 
     def heal(self, node: str) -> None:
         raise BackendUnsupported(

@@ -59,9 +59,14 @@ class LocalBackend(BaseBackend):
     def env(self) -> dict[str, str]:
         return dict(os.environ)
 
+    def conf_extra(self, node: NodeSpec) -> list[tuple[str, tuple[str, ...]]]:
+        """Directives this backend adds to every node's conf (after the basics)."""
+        return []
+
     def render(self, node: NodeSpec, topo: Topology) -> str:
         d = self.node_dir(node.name)
-        basics = conf.local_basics(node, directory=d, logfile=self.log_path(node.name))
+        basics = conf.local_basics(node, directory=d, logfile=self.log_path(node.name),
+                                   extra=self.conf_extra(node))
         header = (f"redislab lab {self._rec().id}, node {node.name} ({self.name} backend)\n"
                   f"started as: {' '.join(self.display_command(node))}")
         return conf.render(node, topo, resolve=self.internal_address, basics=basics,
@@ -270,7 +275,9 @@ class LocalBackend(BaseBackend):
             "restart": f"{cli} SHUTDOWN && {start}",
             "pause": f"kill -STOP {pid_s}",
             "resume": f"kill -CONT {pid_s}",
-            "partition": "# not possible on local processes: use --backend docker",
-            "heal": "# not possible on local processes: use --backend docker",
+            "partition": f"# not possible on the {self.name} backend: use --backend engine "
+                         "or docker",
+            "heal": f"# not possible on the {self.name} backend: use --backend engine or "
+                    "docker",
             "logs": f"tail -f {self.log_path(node)}",
         }[action]

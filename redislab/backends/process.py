@@ -1,8 +1,8 @@
 """The process backend: real ``redis-server`` / ``redis-sentinel`` binaries from PATH
 (Debian's packages or an upstream build), one subprocess per node on 127.0.0.1.
 
-Pause is SIGSTOP / SIGCONT. Partition is not supported (all nodes share 127.0.0.1; use
-the docker backend).
+Pause is SIGSTOP / SIGCONT. Partition is not supported: all nodes share 127.0.0.1 and
+redis-server has no way to drop its own links (use the engine or docker backend).
 """
 
 from __future__ import annotations

@@ -81,6 +81,13 @@ _CANT_TEXT = {
 
 TODO_HANDLE_FAILOVER, TODO_UPDATE_STATE, TODO_SAVE_CONFIG, TODO_FSYNC_CONFIG, \
     TODO_HANDLE_MANUALFAILOVER = 1, 2, 4, 8, 16
+# Not in Redis, for the lab's small clusters (up to SMALL_CLUSTER known nodes): a node that
+# completed a handshake or learned a new slot owner tells every peer at once (a PONG, as
+# clusterBroadcastPong), and a PING carries gossip about every other node (Redis: a tenth
+# of them, at least three), so that six nodes agree within milliseconds of CLUSTER MEET
+# instead of after a PING round or two (a second each). Failure detection is unchanged.
+TODO_BROADCAST_PONG = 32
+SMALL_CLUSTER = 16
 
 CRON_PERIOD = 0.1  # clusterCron runs every 100 ms
 
@@ -386,6 +393,8 @@ class Cluster:
         self.synced_epochs: tuple[int, int, int] | None = None
         self.slot_index = SlotIndex()
         self.cron_task: asyncio.Task[None] | None = None
+        self.update_state_handle: asyncio.TimerHandle | None = None
+        self.update_state_due = 0
         self.closing = False
         self.prev_announce_ip: str | None = None
         # manual failover: writes paused on the master
@@ -399,6 +408,7 @@ class Cluster:
         server.guards.insert(0, self.guard)
         server.startup_hooks = [*server.startup_hooks, self.on_startup]
         server.shutdown_hooks.append(self.on_shutdown)
+        server.partition_hooks.append(self.on_partition)
         self.config.on_change(self._config_changed)
         self._patch_commands()
 
@@ -443,6 +453,8 @@ class Cluster:
             self.update_state()
         if flags & TODO_SAVE_CONFIG:
             self.save_config_or_die(bool(flags & TODO_FSYNC_CONFIG))
+        if flags & TODO_BROADCAST_PONG and len(self.nodes) <= SMALL_CLUSTER:
+            self.broadcast_pong(False)
 
     def slave_offset(self) -> int:
         """``replicationGetSlaveOffset``."""
@@ -1040,6 +1052,9 @@ class Cluster:
         self.closing = True
         if self.cron_task is not None:
             self.cron_task.cancel()
+        if self.update_state_handle is not None:
+            self.update_state_handle.cancel()
+            self.update_state_handle = None
         for srv in self.bus_servers:
             srv.close()
         self.bus_servers = []
@@ -1063,16 +1078,21 @@ class Cluster:
             self.lock_fd = None
 
     async def _cron_loop(self) -> None:
+        # the first run at once, as Redis' first serverCron (1 ms after the event loop
+        # starts) runs clusterCron: the WRITABLE_DELAY counts from there
         while not self.closing:
-            await asyncio.sleep(CRON_PERIOD)
             try:
                 self.cron()
             except Exception as exc:  # pragma: no cover - keep the node alive
                 self.log.warning(f"cluster cron error: {exc!r}")
+            await asyncio.sleep(CRON_PERIOD)
 
     # ================================================================ links
 
     def link_accepted(self, link: Link) -> None:
+        if self.server.partitioned:  # DEBUG PARTITION: closed at accept
+            self.free_link(link)
+            return
         self.inbound_links.add(link)
         self.log.verbose(f"Accepting cluster node connection from {link.peer[0]}:{link.peer[1]}")
 
@@ -1095,6 +1115,7 @@ class Cluster:
 
         async def connect() -> None:
             try:
+                self.server.check_peer_connect()  # refused while partitioned
                 await asyncio.wait_for(
                     loop.create_connection(lambda: link, node.ip, node.cport), timeout)
             except asyncio.CancelledError:
@@ -1112,6 +1133,20 @@ class Cluster:
 
         link.connect_task = loop.create_task(connect())
         return link
+
+    def on_partition(self, on: bool) -> None:
+        """``Server.partition_hooks`` entry: ON drops every bus link; while partitioned the
+        cron's reconnects fail ("Connection refused") and inbound links are closed at
+        accept, so the other nodes see this one time out (and it sees them time out).
+        OFF: the cron reconnects as it does to any node without a link."""
+        if not on:
+            return
+        for node in list(self.nodes.values()):
+            for link in (node.link, node.inbound_link):
+                if link is not None:
+                    self.free_link(link)
+        for link in list(self.inbound_links):
+            self.free_link(link)
 
     def free_link(self, link: Link) -> None:
         """``freeClusterLink``."""
@@ -1192,6 +1227,16 @@ class Cluster:
         msg = self.build_header(mtype)
         gossip: list[list[Any]] = []
         maxiter = wanted * 3
+        if len(nodes) <= SMALL_CLUSTER:
+            # every eligible node, in random order (the same filter as below)
+            random.shuffle(nodes)
+            for this in nodes:
+                if (this is self.myself or this.flags & (PFAIL | HANDSHAKE | NOADDR)
+                        or (this.link is None and this.numslots == 0)):
+                    continue
+                gossip.append(self.gossip_entry(this))
+                this.last_in_ping_gossip = self.pings_sent
+            freshnodes = 0
         while freshnodes > 0 and len(gossip) < wanted and maxiter > 0:
             maxiter -= 1
             this = random.choice(nodes)
@@ -1274,6 +1319,20 @@ class Cluster:
             self.set_inbound_link(sender, link)
         return sender
 
+    def _sender_epochs(self, sender: ClusterNode, msg: dict[str, Any],
+                       now: int) -> tuple[int, int]:
+        """The epochs and offset in the header of a known sender's message."""
+        sender_cur_epoch = int(msg.get("cepoch", 0))
+        sender_cfg_epoch = int(msg.get("epoch", 0))
+        if sender_cur_epoch > self.current_epoch:
+            self.current_epoch = sender_cur_epoch
+        if sender_cfg_epoch > sender.config_epoch:
+            sender.config_epoch = sender_cfg_epoch
+            self.do_before_sleep(TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG)
+        sender.repl_offset = int(msg.get("offset", 0))
+        sender.repl_offset_time = now
+        return sender_cur_epoch, sender_cfg_epoch
+
     def process_packet(self, link: Link, msg: dict[str, Any]) -> bool:
         """``clusterProcessPacket``; False when the link was freed."""
         if self.closing:
@@ -1291,15 +1350,7 @@ class Cluster:
             sender.data_received = now
         sender_cur_epoch = sender_cfg_epoch = 0
         if sender is not None and not sender.in_handshake:
-            sender_cur_epoch = int(msg.get("cepoch", 0))
-            sender_cfg_epoch = int(msg.get("epoch", 0))
-            if sender_cur_epoch > self.current_epoch:
-                self.current_epoch = sender_cur_epoch
-            if sender_cfg_epoch > sender.config_epoch:
-                sender.config_epoch = sender_cfg_epoch
-                self.do_before_sleep(TODO_SAVE_CONFIG | TODO_FSYNC_CONFIG)
-            sender.repl_offset = int(msg.get("offset", 0))
-            sender.repl_offset_time = now
+            sender_cur_epoch, sender_cfg_epoch = self._sender_epochs(sender, msg, now)
             me = self.myself
             if (self.mf_end and me.is_slave and me.slaveof is sender
                     and int(msg.get("mflags", 0)) & bus.FLAG0_PAUSED):
@@ -1331,6 +1382,7 @@ class Cluster:
                 self.add_node(node)
                 self.do_before_sleep(TODO_SAVE_CONFIG)
                 self.process_gossip(msg, link, None)
+                self.create_outbound_link(node)  # Redis: at the next clusterCron
             self.send_ping(link, bus.PONG)
 
         if mtype in (bus.PING, bus.PONG, bus.MEET):
@@ -1350,7 +1402,13 @@ class Cluster:
                     self.log.debug(f"Handshake with node {lnode.name} completed.")
                     lnode.flags &= ~HANDSHAKE
                     lnode.flags |= flags & (MASTER | SLAVE)
-                    self.do_before_sleep(TODO_SAVE_CONFIG)
+                    # Redis reads this PONG's header (slots, role, gossip) only from the
+                    # next one on, up to a second later; the engine reads it now, and tells
+                    # its peers about the new node at once
+                    sender = lnode
+                    sender.data_received = now
+                    sender_cur_epoch, sender_cfg_epoch = self._sender_epochs(sender, msg, now)
+                    self.do_before_sleep(TODO_SAVE_CONFIG | TODO_BROADCAST_PONG)
                 elif lnode.name != sender_name:
                     self.log.debug(f"PONG contains mismatching sender ID. About node "
                                    f"{lnode.name} added {now - lnode.ctime} ms ago, having "
@@ -1565,6 +1623,7 @@ class Cluster:
                     node.pport = int(pport)
                     node.cport = int(cport)
                     self.add_node(node)
+                    self.create_outbound_link(node)  # Redis: at the next clusterCron
 
     def set_node_as_master(self, n: ClusterNode) -> None:
         """``clusterSetNodeAsMaster``."""
@@ -1610,7 +1669,8 @@ class Cluster:
                 self.del_slot(j)
                 self.add_slot(sender, j)
                 self.owner_not_claiming.discard(j)
-                self.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG)
+                self.do_before_sleep(TODO_SAVE_CONFIG | TODO_UPDATE_STATE | TODO_FSYNC_CONFIG
+                                     | TODO_BROADCAST_PONG)
         if sender.numslots:
             for j in bitmap_slots(sender.slots):
                 if j not in claimed and self.slots[j] is sender:
@@ -1673,6 +1733,7 @@ class Cluster:
             self.first_call_time = now
         me = self.myself
         if me.is_master and self.state == STATE_FAIL and now - self.first_call_time < WRITABLE_DELAY:
+            self._update_state_at(self.first_call_time + WRITABLE_DELAY)
             return
         new_state = STATE_OK
         if self.config["cluster-require-full-coverage"]:
@@ -1699,9 +1760,31 @@ class Cluster:
             rejoin_delay = min(max(self.node_timeout, MIN_REJOIN_DELAY), MAX_REJOIN_DELAY)
             if (new_state == STATE_OK and me.is_master
                     and now - self.among_minority_time < rejoin_delay):
+                self._update_state_at(self.among_minority_time + rejoin_delay)
                 return
             self.log.warning(f"Cluster state changed: {'ok' if new_state == STATE_OK else 'fail'}")
             self.state = new_state
+
+    def _update_state_at(self, when_ms: int) -> None:
+        """Check the state again when a delay ends rather than at the cron tick after it
+        (Redis: up to 100 ms later), so the state turns ok when the delay says."""
+        loop = self.server.loop
+        if loop is None or self.closing:
+            return
+        handle = self.update_state_handle
+        if handle is not None:
+            if not handle.cancelled() and self.update_state_due == when_ms:
+                return
+            handle.cancel()
+        self.update_state_due = when_ms
+
+        def run() -> None:
+            self.update_state_handle = None
+            if not self.closing:
+                self.update_state()
+
+        self.update_state_handle = loop.call_later(
+            max(when_ms + 1 - mstime(), 0) / 1000.0, run)
 
     # ================================================================ cron
 
@@ -2105,6 +2188,8 @@ class Cluster:
         n.port = port
         n.cport = cport
         self.add_node(n)
+        if self.server.loop is not None:
+            self.create_outbound_link(n)  # Redis: at the next clusterCron
         return "ok"
 
     # ================================================================ pausing writes

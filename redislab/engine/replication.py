@@ -308,6 +308,8 @@ class Replication:
         server.cron_hooks.append(self.cron_tick)
         server.shutdown_hooks.append(self.on_shutdown)
         server.startup_hooks = [*server.startup_hooks, self.on_startup]
+        server.partition_hooks.append(self.on_partition)
+        server.peer_filters.append(self.is_replica_link)
         self.config.on_change(self._config_changed)
         where = self.config["replicaof"]
         if where is not None:
@@ -1226,6 +1228,7 @@ class Replication:
         cfg = self.config
         log = self.log
         try:
+            self.server.check_peer_connect()  # refused while partitioned
             reader, writer = await asyncio.wait_for(
                 asyncio.open_connection(host, port, limit=1 << 20), cfg["repl-timeout"])
         except asyncio.TimeoutError:
@@ -1891,6 +1894,26 @@ class Replication:
         if self.link_writer is not None and self.master is None:
             self.link_writer.close()
         self._remove_tmpfile()
+
+    # ================================================================ DEBUG PARTITION
+
+    def on_partition(self, on: bool) -> None:
+        """``Server.partition_hooks`` entry: ON drops the link to our master (it is cached
+        for a partial resync, and the reconnects fail with "Connection refused" until OFF;
+        then the normal retry, once a second, reconnects). The replicas' connections are
+        closed by the server through :meth:`is_replica_link`."""
+        if not on or self.master_host is None:
+            return
+        if self.master is not None:
+            self.master.close()  # "Connection with master lost.", then reconnects (refused)
+        else:
+            self.cancel_handshake(reconnect=True)
+
+    def is_replica_link(self, c: "Client", cmd: Any, args: list[bytes] | None) -> bool:
+        """``Server.peer_filters`` entry: a replica's connection (or a client starting to
+        be one with SYNC, PSYNC or REPLCONF)."""
+        return "slave" in c.flags or (cmd is not None
+                                      and cmd.name in ("sync", "psync", "replconf"))
 
     # ================================================================ configuration
 

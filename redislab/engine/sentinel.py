@@ -179,7 +179,8 @@ class Conn(asyncio.Protocol):
     a closed connection drops its callbacks and reports nothing more."""
 
     def __init__(self, host: str, port: int, link: "InstanceLink",
-                 on_fail: Callable[[str], None] | None = None):
+                 on_fail: Callable[[str], None] | None = None,
+                 check: Callable[[], None] | None = None):
         self.link: InstanceLink | None = link
         self.transport: asyncio.Transport | None = None
         self.out: list[bytes] = []
@@ -189,10 +190,13 @@ class Conn(asyncio.Protocol):
         self.closed = False
         self.sockname: tuple[str, int] | None = None
         self.on_fail = on_fail
+        self.check = check  # raises OSError to refuse the connect (DEBUG PARTITION)
         self.task = asyncio.get_running_loop().create_task(self._connect(host, port))
 
     async def _connect(self, host: str, port: int) -> None:
         try:
+            if self.check is not None:
+                self.check()
             await asyncio.get_running_loop().create_connection(lambda: self, host, port)
         except (OSError, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) or self.closed:
@@ -1095,6 +1099,9 @@ class Sentinel:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self.close_all_links()
+
+    def close_all_links(self) -> None:
         for master in self.masters.values():
             for ri in [master, *master.slaves.values(), *master.sentinels.values()]:
                 ri.link.close_connection(ri.link.cc)
@@ -1141,7 +1148,7 @@ class Sentinel:
                 except SentinelError:
                     pass
             link.cc = Conn(ri.addr.ip, ri.addr.port, link, self._fail_reporter(
-                ri, "-cmd-link-reconnection"))
+                ri, "-cmd-link-reconnection"), self._connect_check())
             link.pending_commands = 0
             link.cc_conn_time = mstime()
             self._send_auth_if_needed(ri, link.cc)
@@ -1149,7 +1156,7 @@ class Sentinel:
             self.send_ping(ri)
         if ri.flags & (MASTER | SLAVE) and link.pc is None:
             link.pc = Conn(ri.addr.ip, ri.addr.port, link, self._fail_reporter(
-                ri, "-pubsub-link-reconnection"))
+                ri, "-pubsub-link-reconnection"), self._connect_check())
             link.pc_conn_time = mstime()
             self._send_auth_if_needed(ri, link.pc)
             self._set_client_name(ri, link.pc, "pubsub")
@@ -1159,6 +1166,18 @@ class Sentinel:
                 return
         if link.cc is not None and (ri.flags & SENTINEL or link.pc is not None):
             link.disconnected = False
+
+    def _connect_check(self) -> Callable[[], None] | None:
+        return self.server.check_peer_connect if self.server is not None else None
+
+    def on_partition(self, on: bool) -> None:
+        """``Server.partition_hooks`` entry: ON closes every link to masters, replicas and
+        other sentinels; their reconnects are refused while partitioned, so every instance
+        times out (+sdown) as it would behind a real partition. OFF: the timer reconnects.
+        (Other sentinels' connections to us are closed by the server: they name
+        themselves ``sentinel-...``.)"""
+        if on:
+            self.close_all_links()
 
     def _fail_reporter(self, ri: Instance, kind: str) -> Callable[[str], None]:
         def report(err: str) -> None:
@@ -2085,4 +2104,5 @@ def attach(server: "Server") -> Sentinel:
     server.load_data = lambda: None  # type: ignore[method-assign]
     server.startup_hooks = [*server.startup_hooks, st.is_running]
     server.shutdown_hooks.append(st.stop)
+    server.partition_hooks.append(st.on_partition)
     return st

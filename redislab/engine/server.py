@@ -13,12 +13,19 @@ Other parts plug in without the core knowing them:
 * ``server.propagate_hooks`` — callables ``hook(db_index, argv)`` that receive every write as
   it should be replayed (replication stream, AOF).
 * ``server.info_providers`` — INFO sections by name.
+* ``server.access_hooks`` — ``hook(client, cmd, args)`` just before each executed command
+  (inside EXEC too): the keys it names are being accessed (LRU/LFU).
+* ``server.after_command_hooks`` — ``hook(client, cmd, args)`` after a top-level command (a
+  whole EXEC) that changed the dataset, and its propagation (serving blocked clients).
 * ``server.cron_hooks`` — called every server cron tick (``hz`` times a second).
+* ``server.partition_hooks`` / ``server.peer_filters`` — DEBUG PARTITION (engine only): see
+  :meth:`Server.set_partitioned`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import signal
 import socket
@@ -412,6 +419,21 @@ class Server:
         self.info_providers: dict[str, Callable[[], list[tuple[str, Any]]]] = {}
         self.cron_hooks: list[Callable[[], None]] = []
         self.shutdown_hooks: list[Callable[[], None]] = []
+        # DEBUG PARTITION (engine only, see set_partitioned): ``hook(on)`` drops a
+        # subsystem's links to other nodes; ``filter(client, cmd, args)`` tells a link from
+        # another node (cmd and args are None when asked about an open connection)
+        self.partitioned = False
+        self.partition_hooks: list[Callable[[bool], None]] = []
+        self.peer_filters: list[Callable[[Client, Command | None, list[bytes] | None],
+                                         bool]] = []
+        # ``hook(client, cmd, args)`` just before a command's handler runs, for every
+        # command executed (each queued one inside EXEC too): its keys are being looked up
+        # (Redis touches a key's LRU/LFU in lookupKey)
+        self.access_hooks: list[Callable[[Client, Command, list[bytes]], None]] = []
+        # ``hook(client, cmd, args)`` after a top-level command (a whole EXEC) that changed
+        # the dataset ran and its propagation went out (Redis' handleClientsBlockedOnKeys
+        # after call(): only a change can make a key ready)
+        self.after_command_hooks: list[Callable[[Client, Command, list[bytes]], None]] = []
         self.role = "master"
         self.mode = "standalone"  # or "sentinel"
         self.version = REDIS_VERSION
@@ -477,6 +499,54 @@ class Server:
         host = peer[0]
         return not (host.startswith("127.") or host == "::1" or host.startswith("::ffff:127."))
 
+    # ---------------------------------------------------------------- partition
+
+    def set_partitioned(self, on: bool) -> None:
+        """DEBUG PARTITION ON|OFF (engine only): cut this node off from the other nodes of
+        its lab, or stop doing so.
+
+        The nodes of an engine lab all share 127.0.0.1, so the node drops its own links.
+        While partitioned, every ``partition_hooks`` entry has dropped its subsystem's
+        outbound links (the link to our master, cluster bus links, a sentinel's links) and
+        their reconnects fail in :meth:`check_peer_connect`; connections that a
+        ``peer_filters`` entry recognises as another node's (replicas, sentinels) are closed
+        now, and closed without a reply as soon as one identifies itself. Other clients
+        (redis-cli on the host, the lab's polling) keep working: unlike a container taken
+        off its network, the cut-off node can still be looked at. OFF: the links come back
+        through each subsystem's normal reconnect logic."""
+        if on == self.partitioned:
+            return
+        self.partitioned = on
+        if on:
+            self.guards.insert(0, self._partition_guard)
+            self.log.warning("Partitioned: links to other nodes dropped")
+        else:
+            self.guards.remove(self._partition_guard)
+            self.log.warning("Partition healed")
+        for hook in list(self.partition_hooks):
+            hook(on)
+        if on:
+            for c in list(self.clients.values()):
+                if "master" not in c.flags and self._is_peer(c, None, None):
+                    c.close()
+
+    def _is_peer(self, c: Client, cmd: Command | None, args: list[bytes] | None) -> bool:
+        return any(f(c, cmd, args) for f in self.peer_filters)
+
+    def _partition_guard(self, c: Client, cmd: Command, args: list[bytes]) -> None:
+        """While partitioned: a link from another node is closed, with no reply."""
+        if "master" not in c.flags and self._is_peer(c, cmd, args):
+            self.log.verbose(f"Partitioned: closed a link from another node: {c.info_line()}")
+            c.closing = True
+            c.close()
+            raise CommandError("ERR partitioned")  # not sent: the connection is closed
+
+    def check_peer_connect(self) -> None:
+        """Every outbound link to another node calls this before it connects: while
+        partitioned the connect fails as one to a node that is not listening does."""
+        if self.partitioned:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED))
+
     # ---------------------------------------------------------------- dispatch
 
     def call(self, c: Client, args: list[bytes], out: list[bytes]) -> None:
@@ -510,12 +580,15 @@ class Server:
         if not c.authenticated and "no_auth" not in cmd.flags:
             self._reject(c, out, E.NOAUTH, cmd)
             return
-        try:
-            for guard in self.guards:
-                guard(c, cmd, args)
-        except CommandError as exc:
-            self._reject(c, out, exc.text, cmd)
-            return
+        if self.guards:  # most of the time none is installed
+            try:
+                for guard in self.guards:
+                    guard(c, cmd, args)
+            except CommandError as exc:
+                if c.closed:  # the guard dropped the connection (a peer while partitioned)
+                    return
+                self._reject(c, out, exc.text, cmd)
+                return
         if (c.channels or c.patterns) and not c.resp3 and name not in PUBSUB_ALLOWED:
             self._reject(c, out, E.PUBSUB_CONTEXT % cmd.fullname, cmd)
             return
@@ -555,6 +628,8 @@ class Server:
         dirty = ks.dirty
         c.last_cmd = cmd
         c.propagate_as = None
+        for hook in self.access_hooks:
+            hook(c, cmd, args)
         self._depth += 1
         t0 = time.perf_counter_ns()
         try:
@@ -587,7 +662,13 @@ class Server:
                 self._prop.append((c.db.index, alt))
             elif cmd.is_write:
                 self._prop.append((c.db.index, args))
-        if self._prop and not self._depth:
+            if not self._depth:
+                if self._prop:
+                    self._flush_propagation()
+                if self.after_command_hooks:  # only a change can wake blocked clients
+                    for hook in tuple(self.after_command_hooks):  # a hook may remove itself
+                        hook(c, cmd, args)
+        elif self._prop and not self._depth:
             self._flush_propagation()
         t = type(reply)
         if t is bytes:  # the common replies, encoded here without a call

@@ -35,7 +35,9 @@ from .text import (LList, LMap, SplitError, YamlError, placeholders, split_args,
 BACKENDS = ("engine", "process", "docker")
 LANGUAGES = ("en", "zh")
 ACTIONS = ("start", "stop", "kill", "restart", "pause", "resume", "partition", "heal")
-DOCKER_ONLY = ("partition", "heal")
+# actions only some backends can do: the backends that can
+ACTION_BACKENDS = {"partition": frozenset({"engine", "docker"}),
+                   "heal": frozenset({"engine", "docker"})}
 RUNNABLE = ("redis", "action", "pipe", "redis.conf")
 SECTIONS = {
     "check": "check", "checks": "check", "检查": "check",
@@ -674,11 +676,14 @@ def _block(p: _Parser, info: str, content: list[str], line: int) -> Block | None
             if target not in p.names:
                 p.err(lno, f"unknown node {target!r} (nodes: {', '.join(sorted(p.names))})")
                 continue
-            if name in DOCKER_ONLY:
+            able = ACTION_BACKENDS.get(name)
+            if able is not None:
                 on = backends if backends is not None else frozenset(p.backends)
-                if on - {"docker"}:
-                    p.err(lno, f"{name} works on the docker backend only: mark the block "
-                               "backend=docker (and give the others an equivalent)")
+                if on - able:
+                    where = ",".join(sorted(able))
+                    p.err(lno, f"{name} works on the {where.replace(',', ' and ')} backends "
+                               f"only: mark the block backend={where} (and give the others "
+                               "an equivalent)")
                     continue
             items.append(Action(name, target, lno))
         if not items and len(p.problems) == before:

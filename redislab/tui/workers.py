@@ -101,6 +101,9 @@ def poll_node(session: Any, node: str, *, kind: str, cluster: bool,
             why = _why(session, node)
             if why:
                 info.error = why
+        elif info.status == "up" and _partitioned(session, node):
+            # an engine node cut off from the others still answers the host
+            info.error = "partitioned: its links to the other nodes are dropped"
         if last is None or (info.status, info.sections, info.cluster_nodes, info.error) != \
                 (last.status, last.sections, last.cluster_nodes, last.error):
             post(info)
@@ -121,6 +124,14 @@ def _why(session: Any, node: str) -> str:
         return WHY.get(session.node_state(node), "")
     except Exception:
         return ""
+
+
+def _partitioned(session: Any, node: str) -> bool:
+    """The lab's own record (no I/O): was ``node`` partitioned and not healed?"""
+    try:
+        return bool(session.lab.record.nodes.get(node, {}).get("partitioned"))
+    except Exception:
+        return False
 
 
 def _drop(client: Any) -> None:

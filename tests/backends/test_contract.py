@@ -146,31 +146,52 @@ def test_follow_logs(repl: BaseBackend) -> None:
 
 
 def test_partition_and_heal(repl: BaseBackend) -> None:
-    if repl.name != "docker":
-        with pytest.raises(BackendUnsupported, match="docker"):
+    if repl.name == "process":
+        with pytest.raises(BackendUnsupported, match="docker") as exc:
             repl.partition("replica1")
+        assert "--backend engine" in str(exc.value)
         with pytest.raises(BackendUnsupported):
             repl.heal("replica1")
+        assert repl.equivalent("partition", "replica1").startswith("# not possible")
         return
+    if repl.name == "engine":
+        port = repl.spec("replica1").port
+        assert repl.equivalent("partition", "replica1").startswith(
+            f"redis-cli -p {port} DEBUG PARTITION ON")
+        assert repl.equivalent("heal", "replica1").startswith(
+            f"redis-cli -p {port} DEBUG PARTITION OFF")
+    wait_for(lambda: link_up(repl, "replica1"), what="replica1 linked before the partition")
     repl.partition("replica1")
     try:
         assert repl.is_running("replica1")
-        assert not repl.ping("replica1", timeout=0.5)  # cut off from the host too
+        assert repl.record.nodes["replica1"]["partitioned"] is True
+        if repl.name == "docker":
+            assert not repl.ping("replica1", timeout=0.5)  # cut off from the host too
+        else:  # the engine node drops its links to the other nodes, not the host's
+            assert repl.ping("replica1", timeout=2.0)
+            wait_for(lambda: not link_up(repl, "replica1"), what="replica1's link down")
         repl.exec("master", "SET", "during-partition", "p")
-        ip = repl.internal_address("replica1")[0]
+        host, port = repl.internal_address("replica1")
+        # the replicas of an engine lab share an ip: tell them apart by port
+        tag = f"ip={host}," if repl.name == "docker" else f"ip={host},port={port},"
 
         def lagging() -> bool:  # no REPLCONF ACK from it any more (1 a second normally)
             for key, value in repl.info("master").items():
-                if key.startswith("slave") and f"ip={ip}," in value:
+                if key.startswith("slave") and tag in value:
                     return int(value.rsplit("lag=", 1)[1]) >= 3
             return True  # already dropped
 
         wait_for(lagging, timeout=20, what="the master's link to replica1 going silent")
+        if repl.name == "engine":
+            assert get(repl, "replica1", "during-partition") is None
+            assert "Partitioned: links to other nodes dropped" in repl.log_text("replica1")
     finally:
         repl.heal("replica1")
+    assert repl.record.nodes["replica1"]["partitioned"] is False
     wait_for(lambda: repl.ping("replica1"), what="replica1 reachable after heal")
     wait_for(lambda: get(repl, "replica1", "during-partition") == b"p", timeout=30,
              what="catching up after heal")
+    wait_for(lambda: link_up(repl, "replica1"), what="replica1 linked after heal")
 
 
 def test_equivalent_commands(repl: BaseBackend) -> None:

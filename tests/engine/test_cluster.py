@@ -737,3 +737,43 @@ def test_cluster_down_and_reads_when_down():
         c.start()
         lab.wait(lambda: lab.info(a)["cluster_state"] == "ok", 20, "cluster back")
         assert lab.call(a, "SET", key, "w") == b"+OK\r\n"
+
+
+def test_debug_partition_master_fails_over_and_rejoins():
+    """DEBUG PARTITION ON on a master (the engine backend's partition): the other nodes
+    mark it fail after node-timeout and promote its replica; the cut-off node still
+    answers the host and sees every other node time out (fail?) and the cluster down;
+    after OFF it rejoins as a replica of the promoted node."""
+    with ClusterLab("engine", 6, node_timeout=1000,
+                    extra=("--enable-debug-command", "local")) as lab:
+        lab.create()
+        lab.wait_converged()
+        victim = lab.masters()[0]
+        ids = lab.ids()
+        vid = ids[victim.port]
+        replica_ids = {ids[r.port] for r in lab.replicas_of(victim)}
+        others = [n for n in lab.nodes if n is not victim]
+        assert lab.call(victim, "DEBUG", "PARTITION", "ON") == b"+OK\r\n"
+
+        def seen_failed() -> bool:
+            return all("fail" in next(d for d in lab.view(n) if d["id"] == vid)["flags"]
+                       for n in others)
+
+        lab.wait(seen_failed, 30, "the other nodes marking the partitioned master fail")
+        lab.wait(lambda: any(lab.myself(n)["id"] in replica_ids
+                             and "master" in lab.myself(n)["flags"] for n in others)
+                 and all(lab.info(n)["cluster_state"] == "ok" for n in others),
+                 30, "its replica promoted, the rest of the cluster ok")
+        # the host still reaches the cut-off node: it sees the others time out
+        assert lab.call(victim, "PING") == b"+PONG\r\n"
+        lab.wait(lambda: all("fail?" in d["flags"] and d["link"] == "disconnected"
+                             for d in lab.view(victim) if d["id"] != vid),
+                 30, "the partitioned node seeing every other node time out")
+        lab.wait(lambda: lab.info(victim)["cluster_state"] == "fail", 30,
+                 "the partitioned node in the minority: cluster down")
+        assert "Partitioned: links to other nodes dropped" in victim.log_text()
+        assert lab.call(victim, "DEBUG", "PARTITION", "OFF") == b"+OK\r\n"
+        lab.wait_converged(60)
+        me = lab.myself(victim)
+        assert "slave" in me["flags"] and me["master"] in replica_ids
+        lab.no_double_claims()

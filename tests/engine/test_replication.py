@@ -902,3 +902,92 @@ def test_info_fields_while_syncing():
     fields = dict(repl.info())
     assert fields["master_sync_perc"] == "25.00" and fields["master_sync_in_progress"] == 1
     assert fields["master_sync_left_bytes"] == 750
+
+
+# ----------------------------------------------------------------------------- DEBUG PARTITION
+
+DEBUG_LOCAL = ("--enable-debug-command", "local")
+
+
+def refused_at_once(port: int, *cmd: str) -> bool:
+    """The node closes the connection at ``cmd`` without a reply (a peer while
+    partitioned)."""
+    try:
+        with RawClient(port, timeout=5) as c:
+            c.call(*cmd)
+    except ConnectionError:  # "connection closed by server", no reply first
+        return True
+    except OSError:  # a reset
+        return True
+    return False
+
+
+def test_debug_partition_command(node_factory):
+    """The engine-only DEBUG PARTITION: protected like the rest of DEBUG, listed by
+    DEBUG HELP, ON|OFF only."""
+    plain = node_factory("engine")
+    with RawClient(plain.port) as c:
+        assert c.call("DEBUG", "PARTITION", "ON").startswith(b"-ERR DEBUG command not allowed.")
+    n = node_factory("engine", *DEBUG_LOCAL)
+    with RawClient(n.port) as c:
+        assert b"+PARTITION <ON|OFF>\r\n" in c.call("DEBUG", "HELP")
+        assert c.call("DEBUG", "PARTITION", "maybe") == \
+            b"-ERR DEBUG PARTITION takes ON or OFF\r\n"
+        assert c.call("DEBUG", "PARTITION").startswith(b"-ERR unknown subcommand")
+        assert c.call("DEBUG", "PARTITION", "on") == b"+OK\r\n"
+        assert c.call("DEBUG", "PARTITION", "ON") == b"+OK\r\n"  # already on: nothing new
+        assert c.call("PING") == b"+PONG\r\n"  # the host is still served
+        assert c.call("CLIENT", "SETNAME", "lesson") == b"+OK\r\n"
+        assert c.call("DEBUG", "PARTITION", "OFF") == b"+OK\r\n"
+    log = n.log_text()
+    assert log.count("Partitioned: links to other nodes dropped") == 1
+    assert log.count("Partition healed") == 1
+
+
+def test_debug_partition_replica_then_master(node_factory):
+    """A partitioned replica loses its master link (reconnects refused) while the host
+    still reads it; a partitioned master drops its replicas and refuses replicas and
+    sentinels, not other clients; after OFF both resync partially."""
+    m = node_factory("engine", *FAST, *DEBUG_LOCAL)
+    cm = m.client()
+    r1 = node_factory("engine", *FAST, *DEBUG_LOCAL, "--replicaof", "127.0.0.1", str(m.port))
+    r2 = node_factory("engine", *FAST, *DEBUG_LOCAL, "--replicaof", "127.0.0.1", str(m.port))
+    fill(cm, "a", 100)
+    wait_in_sync(m, r1, r2)
+    assert stats(m)[:2] == (2, 0)
+
+    # the replica r1 cut off: the master sees one replica, r1 does not get new writes
+    assert r1.client().execute_command("DEBUG", "PARTITION", "ON") == b"OK"
+    wait_until(lambda: info(r1)["master_link_status"] == "down", 10, what="r1's link down")
+    wait_until(lambda: online_replicas(m) == 1, 10, what="the master dropping r1")
+    cm.set("during-r1", "1")
+    wait_until(lambda: log_has(r1, "Error condition on socket for SYNC: Connection refused"),
+               10, what="r1's reconnect refused")
+    wait_in_sync(m, r2)
+    assert r1.client().get("during-r1") is None
+    assert log_has(r1, "Partitioned: links to other nodes dropped")
+    assert r1.client().execute_command("DEBUG", "PARTITION", "OFF") == b"OK"
+    wait_in_sync(m, r1, r2)
+    assert stats(m)[:2] == (2, 1)  # a partial resync
+    assert log_has(r1, "Partition healed")
+
+    # the master cut off: both replicas lose it; replicas and sentinels are refused,
+    # the host's clients are served (writes included: a split brain)
+    assert cm.execute_command("DEBUG", "PARTITION", "ON") == b"OK"
+    for r in (r1, r2):
+        wait_until(lambda: info(r)["master_link_status"] == "down", 10, what="link down")
+    assert online_replicas(m) == 0
+    assert log_has(m, "Connection with replica 127.0.0.1:%d lost." % r1.port)
+    cm.set("during-master", "1")
+    assert refused_at_once(m.port, "REPLCONF", "listening-port", "1")
+    assert refused_at_once(m.port, "PSYNC", "?", "-1")
+    assert refused_at_once(m.port, "CLIENT", "SETNAME", "sentinel-0123abcd-cmd")
+    with RawClient(m.port) as c:
+        assert c.call("CLIENT", "SETNAME", "sentinels-fan") == b"+OK\r\n"
+        assert c.call("GET", "during-master") == b"$1\r\n1\r\n"
+    time.sleep(1.5)  # the replicas' reconnects (one a second) keep being refused
+    assert info(r1)["master_link_status"] == "down"
+    assert r2.client().get("during-master") is None
+    assert cm.execute_command("DEBUG", "PARTITION", "OFF") == b"OK"
+    wait_in_sync(m, r1, r2)
+    assert stats(m)[:2] == (2, 3)

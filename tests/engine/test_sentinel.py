@@ -824,3 +824,76 @@ def test_enough_kills():
     if KILLS["count"] == 0:
         pytest.skip("run with the rest of the module")
     assert KILLS["count"] >= 20, KILLS
+
+
+# ----------------------------------------------------------------------------- DEBUG PARTITION
+
+
+def _debug_partition(port: int, on: bool, password: str | None = None) -> None:
+    with redis.Redis(port=port, password=password, socket_timeout=5,
+                     retry=Retry(NoBackoff(), 0)) as r:
+        assert r.execute_command("DEBUG", "PARTITION", "ON" if on else "OFF") == b"OK"
+
+
+def test_partitioned_master_split_brain_then_converted(group_factory):
+    """DEBUG PARTITION ON on the master (the engine backend's partition): the sentinels
+    lose it (their connections are refused once they name themselves), agree it is down
+    and promote a replica; the host can still write to the old master (a split brain);
+    after OFF the sentinels convert it to a replica of the new master and what it took
+    during the partition is gone."""
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=1000,
+                      node_extra=("--enable-debug-command", "local"), debug=QUICK_LINKS)
+    old = g.wait_stable()
+    value = g.acked_write(old, "before")
+    _debug_partition(old, True)
+    new = wait_until(lambda: (p := g.agreed_master()) not in (None, old) and p, 40,
+                     what="a failover away from the partitioned master")
+    with g.client(old) as r:  # still reachable from the host, still a master
+        assert r.execute_command("ROLE")[0] == "master"
+        r.set("split-brain", "lost")
+    wait_until(lambda: any(f"+switch-master {NAME} 127.0.0.1 {old} 127.0.0.1 {new}"
+                           in s.log_text() for s in g.sentinels), 20, what="+switch-master")
+    with g.client(new) as r:
+        assert r.get("before") == value
+        assert r.get("split-brain") is None
+    _debug_partition(old, False)
+    new = g.wait_stable(timeout=60)
+    with g.client(old) as r:
+        assert r.execute_command("ROLE")[0] == "slave"
+        wait_until(lambda: r.get("before") == value, 20, what="the old master resynced")
+        assert r.get("split-brain") is None
+    assert any(f"+convert-to-slave slave 127.0.0.1:{old}" in s.log_text()
+               for s in g.sentinels)
+    assert "Partition healed" in g.node(old).log_text()
+
+
+def test_partitioned_sentinel(group_factory):
+    """DEBUG PARTITION ON on a sentinel: it closes its links and its reconnects are
+    refused, so it sees the master down alone (no quorum: no failover); the other
+    sentinels' connections to it are closed, so they see it down; after OFF everything
+    is reachable again."""
+    g = group_factory("engine", "engine", sentinels=3, quorum=2, down_after=1000,
+                      sentinel_extra=("enable-debug-command local",), debug=QUICK_LINKS)
+    master = g.wait_stable()
+    lone, *rest = g.sentinels
+    with lone.r() as r:
+        assert "PARTITION <ON|OFF>" in r.execute_command("DEBUG", "HELP")
+        assert r.execute_command("PING") is True
+    _debug_partition(lone.port, True)
+    wait_until(lambda: f"+sdown master {NAME} 127.0.0.1 {master}" in lone.log_text(), 20,
+               what="the partitioned sentinel seeing the master down")
+    for s in rest:
+        wait_until(lambda: re.search(rf"\+sdown sentinel \S+ 127\.0\.0\.1 {lone.port} ",
+                                     s.log_text()), 20,
+                   what="the other sentinels seeing the partitioned one down")
+    assert g.agreed_master(rest) == master  # the others still see the master fine
+    with lone.r() as r:  # the host is still served
+        assert int(_pairs(r.execute_command("SENTINEL", "MASTER", NAME))["port"]) == master
+    _debug_partition(lone.port, False)
+    wait_until(lambda: f"-sdown master {NAME} 127.0.0.1 {master}" in lone.log_text(), 20,
+               what="the master reachable again")
+    for s in rest:
+        wait_until(lambda: re.search(rf"-sdown sentinel \S+ 127\.0\.0\.1 {lone.port} ",
+                                     s.log_text()), 20, what="the sentinel reachable again")
+    assert g.wait_stable() == master
+    assert "+odown" not in lone.log_text()

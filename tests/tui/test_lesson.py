@@ -192,13 +192,22 @@ async def test_node_actions_and_log_filter(make_app):
         await wait_until(pilot, lambda: screen.model.nodes["replica1"].status == "down",
                          timeout=20, what="replica1 down")
         assert "down (not running)" in map_text(screen)
-        # partition is not possible on the engine: the error says why
+        # a stopped node cannot be partitioned: the error says why
         await pilot.press("X")
-        await wait_until(pilot, lambda: "not supported" in console_text(screen, "replica1"))
-        # the log pane: / filters while following
+        await wait_until(pilot, lambda: "not running" in console_text(screen, "replica1"))
         await pilot.press("T")  # start replica1 again
         await wait_until(pilot, lambda: screen.model.nodes["replica1"].status == "up",
                          timeout=20)
+        # partition on the engine: the node still answers the host, the map says it is cut
+        # off, and the console shows the command a person would type
+        await pilot.press("X")
+        await wait_until(pilot, lambda: "partitioned" in map_text(screen), timeout=20,
+                         what="replica1 shown partitioned")
+        assert "DEBUG PARTITION ON" in console_text(screen, "replica1")
+        await pilot.press("H")
+        await wait_until(pilot, lambda: "partitioned" not in map_text(screen), timeout=20,
+                         what="replica1 healed")
+        # the log pane: / filters while following
         await pilot.press("escape", "slash", *"Ready to accept")
         await pilot.pause(0.3)
         shown = log_text(screen).splitlines()

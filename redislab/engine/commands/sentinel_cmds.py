@@ -7,7 +7,12 @@ sentinel mode, the init hook below attaches the sentinel state
 (:mod:`redislab.engine.sentinel`) and replaces the server's command table by the one
 redis-sentinel 7.0 has: PING, AUTH, HELLO, CLIENT, COMMAND, SUBSCRIBE, PSUBSCRIBE,
 UNSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, INFO, ROLE, SHUTDOWN and SENTINEL (every other
-command gets Redis' unknown command error).
+command gets Redis' unknown command error), plus the engine's own DEBUG PARTITION (the only
+DEBUG subcommand a sentinel has; redis-sentinel has no DEBUG).
+
+For every server (sentinel mode or not) the init hook also registers how DEBUG PARTITION
+recognises a sentinel's connection: the name it gives itself (``sentinel-<id>-cmd`` or
+``-pubsub``, set with CLIENT SETNAME right after connecting).
 """
 
 from __future__ import annotations
@@ -658,6 +663,41 @@ def _shutdown(original: Callable[[Client, list[bytes]], Any]) -> Callable[..., A
     return shutdown
 
 
+# --------------------------------------------------------------------------- DEBUG PARTITION
+
+_DEBUG_HELP = [
+    "PARTITION <ON|OFF>",
+    "    redislab engine only: drop and refuse every link with other nodes (masters,",
+    "    replicas, other sentinels) while ON; other clients are still served.",
+]
+
+
+def debug(c: Client, args: list[bytes]) -> Any:
+    """DEBUG in sentinel mode: only the engine's PARTITION (and HELP)."""
+    from .server_cmds import _help, _protected_allowed, _syntax_subcommand, debug_partition
+
+    if not _protected_allowed(c, "enable-debug-command"):
+        raise CommandError(
+            'ERR DEBUG command not allowed. If the enable-debug-command option is set to '
+            '"local", you can run it from a local connection, otherwise you need to set this '
+            'option in the configuration file, and then restart the server.')
+    sub = args[1].lower()
+    if sub == b"help" and len(args) == 2:
+        return _help(args, _DEBUG_HELP)
+    if sub == b"partition" and len(args) == 3:
+        return debug_partition(c, args)
+    raise _syntax_subcommand(args)
+
+
+def is_sentinel_link(c: Client, cmd: Command | None, args: list[bytes] | None) -> bool:
+    """``Server.peer_filters`` entry: a connection from a sentinel (it names itself
+    ``sentinel-...`` first thing)."""
+    if c.name.startswith(b"sentinel-"):
+        return True
+    return (cmd is not None and args is not None and cmd.fullname == "client|setname"
+            and len(args) > 2 and args[2].startswith(b"sentinel-"))
+
+
 # --------------------------------------------------------------------------- the table
 
 
@@ -708,13 +748,17 @@ def sentinel_commands() -> dict[bytes, Command]:
                                   original.arity, " ".join(sorted(original.flags)),
                                   group="server")
         table[b"sentinel"] = _sentinel_container()
+        table[b"debug"] = _cmd("debug", debug, -2, "admin noscript loading stale",
+                               group="server")
         _TABLE_CACHE = table
     return _TABLE_CACHE
 
 
 def _attach(server: Server) -> None:
     """``Server.init_hooks`` entry: a server whose config is in sentinel mode becomes a
-    sentinel (state, events, the timer) with sentinel mode's command table."""
+    sentinel (state, events, the timer) with sentinel mode's command table. Every server
+    refuses sentinels' connections while partitioned (DEBUG PARTITION)."""
+    server.peer_filters.append(is_sentinel_link)
     if not getattr(server.config, "sentinel_mode", False):
         return
     S.attach(server)

@@ -1324,6 +1324,11 @@ _DEBUG_HELP = [
     "    Enable or disable the reply buffer resize cron job",
     "CLUSTERLINK KILL <to|from|all> <node-id>",
     "    Kills the link based on the direction to/from (both) with the provided node.",
+] + [
+    # engine only (not in Redis): what the engine backend's partition / heal use
+    "PARTITION <ON|OFF>",
+    "    redislab engine only: drop and refuse every link with other nodes (replication,",
+    "    cluster bus, sentinels) while ON; other clients are still served.",
 ]
 
 
@@ -1399,10 +1404,22 @@ def debug(c: Client, args: list[bytes]) -> Any:
             state(srv).replid = os.urandom(20).hex()
         srv.log.warning("Changing replication IDs after receiving DEBUG change-repl-id")
         return OK
+    if sub == b"partition" and n == 3:
+        return debug_partition(c, args)
     if sub == b"config-rewrite-force-all" and n == 2:
         raise CommandError("ERR CONFIG-REWRITE-FORCE-ALL failed: the redislab engine does not "
                            "support it")
     raise _syntax_subcommand(args)
+
+
+def debug_partition(c: Client, args: list[bytes]) -> Any:
+    """DEBUG PARTITION ON|OFF (engine only, also in sentinel mode): see
+    :meth:`~redislab.engine.server.Server.set_partitioned`."""
+    word = args[2].lower()
+    if word not in (b"on", b"off"):
+        raise CommandError("ERR DEBUG PARTITION takes ON or OFF")
+    c.server.set_partitioned(word == b"on")
+    return OK
 
 
 def _debug_object(c: Client, key: bytes) -> Any:

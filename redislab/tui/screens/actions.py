@@ -18,9 +18,13 @@ ACTIONS = (
     ("pause", "SIGSTOP: alive but silent"),
     ("resume", "SIGCONT after a pause"),
     ("start", "start a stopped or killed node"),
-    ("partition", "cut it off the network (docker backend)"),
-    ("heal", "put it back on the network (docker backend)"),
+    ("partition", "cut it off from the other nodes (engine and docker backends)"),
+    ("heal", "give it its links back (engine and docker backends)"),
 )
+
+
+PARTITIONING = ("engine", "docker")
+"""Backends that can cut a node off (the process backend cannot: see its message)."""
 
 
 class NodeActions(ModalScreen[str | None]):
@@ -44,7 +48,7 @@ class NodeActions(ModalScreen[str | None]):
             eq = self.equivalents.get((action, self.node))
             if eq:
                 label.append(f"\n          $ {eq.splitlines()[0]}", style="dim")
-            disabled = action in ("partition", "heal") and self.backend != "docker"
+            disabled = action in ("partition", "heal") and self.backend not in PARTITIONING
             options.append(Option(label, id=action, disabled=disabled))
         with Vertical(id="actions-box", classes="dialog"):
             yield Static(f"[b]{self.node}[/]: what should happen to it? (Esc: nothing)")

@@ -65,6 +65,8 @@ def _state_words(s: NodeState) -> tuple[str, str] | None:
         return s.error[:40], "magenta"
     if s.status == "starting":
         return "starting…", "dim"
+    if s.status == "up" and s.error:  # answering, but cut off from the others
+        return s.error, "yellow"
     return None
 
 
