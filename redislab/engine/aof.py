@@ -25,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import rdb
 from .config import ConfigError
 from .errors import CommandError
+from .fileio import SafeWriteError, replace_synced, write_synced
+from .fileio import unlink_quiet as _unlink
 from .resp import split_args
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -276,6 +278,9 @@ class AOF:
         self.consecutive_failures = 0
         self.last_write_status = "ok"
         self.last_write_errno = 0
+        # called after last_write_status or fsync_status_ok changed (persistence keeps its
+        # MISCONF guard installed only while one of them reports an error)
+        self.on_status: Callable[[], None] = lambda: None
         self.last_ts = 0
         self.delayed_fsync = 0
         self.limit_delay_minutes = 0
@@ -332,29 +337,17 @@ class AOF:
         tmp_name = "temp-" + name
         tmp = self.path(tmp_name)
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
-        except OSError as exc:
-            self.log.warning(f"Can't open the AOF manifest file {tmp_name}: {exc.strerror}")
+            replace_synced(tmp, self.path(name), m.to_text().encode("utf-8", "surrogateescape"))
+        except SafeWriteError as exc:
+            if exc.stage == "open":
+                self.log.warning(f"Can't open the AOF manifest file {tmp_name}: {exc.strerror}")
+            elif exc.stage == "write":
+                self.log.warning(f"Error trying to write the temporary AOF manifest file "
+                                 f"{tmp_name}: {exc.strerror}")
+            else:
+                self.log.warning(f"Error trying to rename the temporary AOF manifest file "
+                                 f"{tmp_name} into {name}: {exc.strerror}")
             return False
-        try:
-            data = m.to_text().encode("utf-8", "surrogateescape")
-            while data:
-                n = os.write(fd, data)
-                data = data[n:]
-            os.fsync(fd)
-        except OSError as exc:
-            self.log.warning(f"Error trying to write the temporary AOF manifest file "
-                             f"{tmp_name}: {exc.strerror}")
-            os.close(fd)
-            return False
-        os.close(fd)
-        try:
-            os.rename(tmp, self.path(name))
-        except OSError as exc:
-            self.log.warning(f"Error trying to rename the temporary AOF manifest file "
-                             f"{tmp_name} into {name}: {exc.strerror}")
-            return False
-        _fsync_dir(self.dirpath())
         return True
 
     def load_manifest_from_disk(self) -> None:
@@ -543,17 +536,14 @@ class AOF:
         tmp = os.path.join(self.workdir(), f"temp-rewriteaof-{os.getpid()}.aof")
         data = self.snapshot()
         try:
-            _write_file(tmp, data)
-        except OSError as exc:
-            self.log.warning(f"Write error writing append only file on disk: {exc.strerror}")
-            _unlink(tmp)
-            return False
-        try:
-            os.rename(tmp, final_path)
-        except OSError as exc:
-            self.log.warning(f"Error moving temp append only file on the final destination: "
-                             f"{exc.strerror}")
-            _unlink(tmp)
+            replace_synced(tmp, final_path, data)
+        except SafeWriteError as exc:
+            if exc.stage == "rename":
+                self.log.warning(f"Error moving temp append only file on the final "
+                                 f"destination: {exc.strerror}")
+            else:
+                self.log.warning(f"Write error writing append only file on disk: "
+                                 f"{exc.strerror}")
             return False
         return True
 
@@ -613,6 +603,7 @@ class AOF:
         if self.last_write_status != "ok":
             self.log.warning("AOF reopen, just ignore the last error.")
             self.last_write_status = "ok"
+            self.on_status()
         return True
 
     def stop(self) -> None:
@@ -714,6 +705,7 @@ class AOF:
             self.last_write_status = "err"
             self.last_write_errno = exc.errno or 0
             self.pending = [bytes(view)]
+            self.on_status()
             return False
         size = len(data)
         self.current_size += size
@@ -726,6 +718,7 @@ class AOF:
                 self.log.warning(f"Can't persist AOF for fsync error when the AOF fsync policy "
                                  f"is 'always': {exc.strerror}. Exiting...")
                 self.fsync_status_ok = False
+                self.on_status()
         return True
 
     def flush_pending(self) -> None:
@@ -736,6 +729,7 @@ class AOF:
         if self._write_now(data) and self.last_write_status == "err":
             self.log.warning("AOF write error looks solved, Redis can write again.")
             self.last_write_status = "ok"
+            self.on_status()
 
     def cron(self) -> None:
         """Called every server cron tick: retry failed writes, fsync once a second."""
@@ -759,7 +753,10 @@ class AOF:
         def done(fut: "asyncio.Future[Any]") -> None:
             self.fsync_in_progress = False
             exc = fut.exception()
-            self.fsync_status_ok = exc is None or isinstance(exc, OSError) and exc.errno == 9
+            ok = exc is None or isinstance(exc, OSError) and exc.errno == 9
+            if ok != self.fsync_status_ok:
+                self.fsync_status_ok = ok
+                self.on_status()
 
         loop.run_in_executor(None, os.fsync, fd).add_done_callback(done)
 
@@ -790,11 +787,11 @@ class AOF:
         self.rewrite_cancelled = False
         loop = srv.loop
         if loop is None or not loop.is_running():
-            fut: asyncio.Future[Any] = _done_future(_write_file, tmp, data)
+            fut: asyncio.Future[Any] = _done_future(write_synced, tmp, data)
             self.rewrite_task = fut
             self._rewrite_done(fut, tmp)
             return True
-        fut = loop.run_in_executor(None, _write_file, tmp, data)
+        fut = loop.run_in_executor(None, write_synced, tmp, data)
         self.rewrite_task = fut
         fut.add_done_callback(lambda f: self._rewrite_done(f, tmp) if self.rewrite_task is f
                               else None)
@@ -851,7 +848,7 @@ class AOF:
             log.notice("Background AOF rewrite terminated with success")
             ok = self._install_rewrite(tmp)
         else:
-            if isinstance(exc, OSError):
+            if isinstance(exc, (OSError, SafeWriteError)):
                 log.log(3, f"Write error writing append only file on disk: {exc.strerror}",
                         role="C")
             log.warning("Background AOF rewrite terminated with error")
@@ -1066,20 +1063,6 @@ def _run(server: "Server", c: Any, cmd: Any, argv: list[bytes]) -> None:
 # ====================================================================== helpers
 
 
-def _write_file(path: str, data: Any) -> None:
-    if callable(data):
-        data = data()
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _done_future(fn: Any, *args: Any) -> "asyncio.Future[Any]":
     import concurrent.futures
 
@@ -1089,19 +1072,6 @@ def _done_future(fn: Any, *args: Any) -> "asyncio.Future[Any]":
     except Exception as exc:
         fut.set_exception(exc)
     return fut  # type: ignore[return-value]
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _fsync_quiet(fd: int) -> None:
@@ -1119,12 +1089,5 @@ def _fsync_and_close(fd: int) -> None:
 def _close(fd: int) -> None:
     try:
         os.close(fd)
-    except OSError:
-        pass
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
     except OSError:
         pass

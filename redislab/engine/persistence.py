@@ -6,7 +6,9 @@
 * a cron hook (save points, scheduled BGSAVE/BGREWRITEAOF, AOF fsync every second,
   automatic AOF rewrite),
 * the ``persistence`` INFO section (Redis 7.0's fields, in its order),
-* a guard refusing writes with MISCONF after a failed BGSAVE / AOF write, as Redis does,
+* a guard refusing writes with MISCONF after a failed BGSAVE / AOF write, as Redis does;
+  it sits in ``server.guards`` only while a save or an AOF write has failed (Redis'
+  ``writeCommandsDeniedByDiskError``), so writes pay nothing otherwise,
 * a shutdown hook (fsync the AOF, drop a running background save),
 * a config listener (``CONFIG SET appendonly yes|no``),
 
@@ -30,6 +32,7 @@ from . import errors as E
 from . import rdb
 from .aof import AOF, AOF_FAILED, AOF_NOT_EXIST, AOF_OPEN_ERR, AOFLoadError, ON
 from .errors import CommandError
+from .fileio import SafeWriteError, replace_synced
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server import Client, Server
@@ -52,6 +55,7 @@ class State:
         self.keys_expired = 0
         self.loaded_aux: dict[str, bytes] = {}
         self.aof = AOF(server)
+        self.aof.on_status = self.refresh_guard
         self.installed = False
 
     # ------------------------------------------------------------------ hooks
@@ -96,6 +100,30 @@ class State:
         if growth >= perc and not aof.rewrite_limited():
             srv.log.notice(f"Starting automatic rewriting of AOF on {growth}% growth")
             aof.rewrite_background()
+
+    def write_failed(self) -> bool:
+        """True while the last BGSAVE or an AOF write (or fsync) has failed."""
+        aof = self.aof
+        return (self.server.last_bgsave_status == "err" or aof.last_write_status != "ok"
+                or not aof.fsync_status_ok)
+
+    def refresh_guard(self) -> None:
+        """Keep :meth:`guard` in ``server.guards`` only while a save or an AOF write has
+        failed; call after any of those statuses changes. Redis checks the disk before
+        min-replicas and READONLY, so the guard goes in before replication's."""
+        if not self.installed:
+            return
+        guards = self.server.guards
+        if self.write_failed():
+            if self.guard not in guards:
+                repl = getattr(self.server, "repl", None)
+                repl_guard = getattr(repl, "guard", None)
+                if repl_guard is not None and repl_guard in guards:
+                    guards.insert(guards.index(repl_guard), self.guard)
+                else:
+                    guards.append(self.guard)
+        elif self.guard in guards:
+            guards.remove(self.guard)
 
     def guard(self, c: "Client", cmd: Any, args: list[bytes]) -> None:
         """MISCONF: refuse writes (and PING) after a failed BGSAVE or AOF write."""
@@ -195,7 +223,7 @@ def install(server: "Server") -> State:
     server.propagate_hooks.append(st.aof.feed)
     server.cron_hooks.append(st.cron)
     server.info_providers["persistence"] = st.info
-    server.guards.append(st.guard)
+    st.refresh_guard()
     server.shutdown_hooks.append(st.on_shutdown)
     server.config.on_change(st.config_changed)
     return st
@@ -431,36 +459,21 @@ def _write_rdb(server: "Server", parts: list[Any], checksum: bool, *, log: Any,
     """Write temp-<pid>.rdb in dir, fsync, rename over dbfilename. Raises _SaveError."""
     wd = workdir(server)
     tmp_name = f"temp-{os.getpid()}.rdb"
-    tmp = os.path.join(wd, tmp_name)
     data = rdb.finish(rdb.assemble(parts), checksum)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644)
-    except OSError as exc:
-        raise _SaveError(f"Failed opening the temp RDB file {tmp_name} (in server root dir "
-                         f"{os.path.abspath(wd)}) for saving: {exc.strerror}") from None
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    except OSError as exc:
-        os.close(fd)
-        _unlink(tmp)
-        raise _SaveError(f"Write error saving DB on disk(rdbSaveRio): {exc.strerror}") from None
-    os.close(fd)
-    if cancelled():
-        _unlink(tmp)
-        raise _SaveError("cancelled")
-    final = rdb_path(server)
-    try:
-        os.rename(tmp, final)
-    except OSError as exc:
-        _unlink(tmp)
+        replace_synced(os.path.join(wd, tmp_name), rdb_path(server), data, cancelled)
+    except SafeWriteError as exc:
+        if exc.stage == "open":
+            raise _SaveError(f"Failed opening the temp RDB file {tmp_name} (in server root "
+                             f"dir {os.path.abspath(wd)}) for saving: {exc.strerror}") from None
+        if exc.stage == "write":
+            raise _SaveError(f"Write error saving DB on disk(rdbSaveRio): {exc.strerror}"
+                             ) from None
+        if exc.stage == "cancelled":
+            raise _SaveError("cancelled") from None
         raise _SaveError(f"Error moving temp DB file {tmp_name} on the final destination "
                          f"{server.config['dbfilename']} (in server root dir "
                          f"{os.path.abspath(wd)}): {exc.strerror}") from None
-    _fsync_dir(os.path.dirname(os.path.abspath(final)))
 
 
 class _SaveError(Exception):
@@ -483,6 +496,7 @@ def save_rdb(server: "Server") -> bool:
     server.dirty_at_save = server.keyspace.dirty
     server.last_save = int(time.time())
     server.last_bgsave_status = "ok"
+    get_state(server).refresh_guard()
     return True
 
 
@@ -500,6 +514,7 @@ def bgsave(server: "Server", on_done: Callable[[bool], None] | None = None) -> b
         body = snapshot(server)
     except Exception as exc:  # pragma: no cover - defensive
         server.last_bgsave_status = "err"
+        get_state(server).refresh_guard()
         log.warning(f"Can't save in background: fork: {exc}")
         return False
     pid = os.getpid()
@@ -549,6 +564,7 @@ def _bgsave_done(server: "Server", fut: Any) -> None:
         server.dirty_at_save = st.dirty_before_bgsave
         server.last_save = int(now)
         server.last_bgsave_status = "ok"
+        get_state(server).refresh_guard()
     else:
         if isinstance(exc, _SaveError):
             log.log(3, str(exc), role="C")
@@ -556,6 +572,7 @@ def _bgsave_done(server: "Server", fut: Any) -> None:
             log.log(3, f"Write error saving DB on disk(rdbSaveRio): {exc.strerror}", role="C")
         log.warning("Background saving error")
         server.last_bgsave_status = "err"
+        get_state(server).refresh_guard()
     if st.bgsave_start is not None:
         st.last_bgsave_time = int(now - st.bgsave_start)
     st.bgsave_start = None
@@ -571,23 +588,3 @@ async def wait_bgsave(server: "Server") -> None:
     """Wait until a running BGSAVE has finished (tests, replication)."""
     while server.bgsave_task is not None:
         await asyncio.sleep(0.01)
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

@@ -593,3 +593,25 @@ def test_function_and_module_aux_skipped_unsupported_types_rejected():
             rdb.load(body + b"\0" * 8, Keyspace(16))
         assert info.value.kind == "unsupported" and what in str(info.value)
         assert "offset 16" in str(info.value)  # where the value starts
+
+
+def test_misconf_guard_sits_in_the_command_path_only_after_a_failure(tmp_path):
+    """The MISCONF guard is installed when a save fails and removed when one succeeds
+    (writes pay nothing for it otherwise)."""
+    from redislab.engine import persistence
+    from redislab.engine.config import Config
+    from redislab.engine.server import Server
+
+    cfg = Config()
+    cfg.chdir = False
+    cfg.load_text(f'dir {tmp_path}\nsave "3600 1"\nappendonly no\n'
+                  f"logfile {tmp_path}/log.txt\n")
+    srv = Server(cfg)
+    st = persistence.install(srv)
+    assert st.guard not in srv.guards
+    cfg.set_value("dir", str(tmp_path / "missing"))
+    assert persistence.bgsave(srv)  # no running loop: the save runs (and fails) now
+    assert srv.last_bgsave_status == "err" and st.guard in srv.guards
+    cfg.set_value("dir", str(tmp_path))
+    assert persistence.save_rdb(srv)
+    assert st.guard not in srv.guards

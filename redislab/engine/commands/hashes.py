@@ -17,12 +17,10 @@ from ..resp import OK, Map
 from ..server import Client
 from . import command
 from .lists import (
-    check_random_count,
-    EMPTY_SCAN, LONG_MAX, filter_pattern, get_read, get_write, ld_format_human, ld_round,
-    parse_long_double, parse_range_long, parse_scan_cursor, parse_scan_options,
-    random_member, scan_members,
+    EMPTY_SCAN, LONG_MAX, check_random_count, filter_pattern, get_read, get_write,
+    parse_range_long, parse_scan_cursor, parse_scan_options, random_member, scan_members,
 )
-from .util import INT64_MAX, INT64_MIN, parse_int
+from .util import INT64_MAX, INT64_MIN, ld2string_human, ld_round, parse_int, string2ld
 
 
 def _write_or_create(c: Client, key: bytes) -> dict:
@@ -128,7 +126,7 @@ def hincrby(c: Client, args: list[bytes]) -> Any:
 
 @command("hincrbyfloat", 4, "write denyoom fast", keys=(1, 1, 1), group="hash")
 def hincrbyfloat(c: Client, args: list[bytes]) -> Any:
-    incr = parse_long_double(args[3])
+    incr = string2ld(args[3])
     if incr is None:
         raise CommandError(E.NOT_FLOAT)
     if not isinstance(incr, Fraction):
@@ -139,7 +137,7 @@ def hincrbyfloat(c: Client, args: list[bytes]) -> Any:
     if raw is None:
         value: Any = Fraction(0)
     else:
-        value = parse_long_double(raw)
+        value = string2ld(raw)
         if value is None:
             raise CommandError(E.HASH_NOT_FLOAT)
         if not isinstance(value, Fraction):  # an "inf" stored by HSET
@@ -147,7 +145,7 @@ def hincrbyfloat(c: Client, args: list[bytes]) -> Any:
     total = ld_round(value + incr)
     if total is None:
         raise CommandError(E.INCR_NAN)
-    text = ld_format_human(total)
+    text = ld2string_human(total)
     h[field] = text
     c.db.modified(key)
     c.propagate_as = [b"HSET", key, field, text]

@@ -5,7 +5,8 @@ Besides the commands, this module keeps a little per-server side state that Redi
 its object headers and that our plain Python values have no room for (see :class:`Tracker`):
 
 * the last access time and the LFU counter of each key (OBJECT IDLETIME / FREQ), updated
-  by a server guard that sees the key arguments of every command;
+  by a ``server.access_hooks`` entry that sees the key arguments of every command as it
+  runs (Redis touches them in ``lookupKey``; a queued command inside EXEC, not when queued);
 * string encodings that cannot be derived from the bytes alone (APPEND and SETRANGE leave a
   ``raw`` string, INCRBYFLOAT an ``embstr`` one even when the text looks like an integer);
 * the ordered key index SCAN walks, so a cursor stays valid while keys come and go.
@@ -17,7 +18,6 @@ import bisect
 import copy as _copy
 import locale
 import random
-import re
 import time
 from collections import deque
 from itertools import islice
@@ -29,7 +29,7 @@ from ..glob import match as glob_match
 from ..keyspace import TYPE_NAMES, Database, ZSet, now_ms
 from ..resp import OK, Simple
 from . import command, container, subcommand
-from .util import INT64_MAX, parse_int
+from .util import INT64_MAX, parse_int, strtod_sort
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -96,7 +96,7 @@ class _ScanIndex:
 class Tracker:
     """Per-server state of this family (attached to the server on first use).
 
-    Access times are kept lean because the guard runs before every command: one dict per
+    Access times are kept lean because :meth:`accessed` runs before every command: one dict per
     database mapping key -> the LRU clock (whole seconds, one shared int object per tick)
     or, under an LFU policy, key -> [counter, minutes]. Entries of keys that are gone are
     purged from the cron, not on the command path.
@@ -116,10 +116,15 @@ class Tracker:
         self.clock = int(time.time())
         self.lfu = _is_lfu(server)
         self._last_purge = 0.0
-        server.guards.append(self.guard)
+        server.access_hooks.append(self.accessed)
         server.cron_hooks.append(self.cron)
+        server.config.on_change(self._config_changed)
 
     # ------------------------------------------------------------- access tracking
+
+    def _config_changed(self, name: str, value: Any) -> None:
+        if name == "maxmemory-policy":
+            self.lfu = "lfu" in str(value)
 
     def cron(self) -> None:
         now = time.time()
@@ -137,8 +142,8 @@ class Tracker:
             access.append({})
         return access[index]
 
-    def guard(self, c: Any, cmd: Any, args: list[bytes]) -> None:
-        """Runs before every command: the key arguments count as accessed (LRU/LFU)."""
+    def accessed(self, c: Any, cmd: Any, args: list[bytes]) -> None:
+        """Runs as every command is executed: its key arguments count as accessed."""
         first = cmd.first_key
         if first <= 0:
             return
@@ -259,7 +264,7 @@ class Tracker:
 
 
 def tracker(server: Any) -> Tracker:
-    """The :class:`Tracker` of ``server`` (created, and its guard installed, on first use)."""
+    """The :class:`Tracker` of ``server`` (created, and its hooks installed, on first use)."""
     t = server.__dict__.get("_keys_tracker")
     if t is None:
         t = server.__dict__["_keys_tracker"] = Tracker(server)
@@ -288,7 +293,7 @@ LAZY_INSTALL = _wants_lazy_install()
 def family_command(name: str, arity: int, flags: str, keys: tuple[int, int, int],
                    group: str):
     """``@command`` for this family and the string family: without ``Server.init_hooks``
-    the handler makes sure the server's :class:`Tracker` (and its guard) is installed."""
+    the handler makes sure the server's :class:`Tracker` (and its hooks) is installed."""
 
     def deco(fn):
         if not LAZY_INSTALL:
@@ -918,64 +923,6 @@ def flushall(c: Any, args: list[bytes]) -> Any:
 
 # --------------------------------------------------------------------------- SORT
 
-_STRTOD_RE = re.compile(
-    rb"[ \t\n\v\f\r]*[+-]?(?:"
-    rb"0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?"
-    rb"|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-    rb"|[iI][nN][fF](?:[iI][nN][iI][tT][yY])?"
-    rb"|[nN][aA][nN](?:\([0-9A-Za-z_]*\))?"
-    rb")\Z"
-)
-DBL_MIN = 2.2250738585072014e-308
-
-
-def sort_score(raw: bytes) -> float | None:
-    """``strtod`` as SORT uses it: the text (up to a NUL) must be a whole number; None
-    when it is not, when it is NaN, or when ``strtod`` reports ERANGE."""
-    text = raw.split(b"\0", 1)[0]
-    if not text:
-        return 0.0
-    if _STRTOD_RE.match(text) is None:
-        return None
-    body = text.strip(b" \t\n\v\f\r")
-    low = body.lower().lstrip(b"+-")
-    if low.startswith(b"nan"):
-        return None
-    if low.startswith(b"inf"):
-        return float("-inf") if body[:1] == b"-" else float("inf")
-    hexa = low.startswith(b"0x")
-    try:
-        value = float.fromhex(body.decode()) if hexa else float(body)
-    except OverflowError:  # float.fromhex of a too large value
-        return None
-    if value in (float("inf"), float("-inf")):
-        return None  # overflow: ERANGE
-    if abs(value) < DBL_MIN:
-        # glibc reports ERANGE for a result that underflowed: tiny and inexact
-        if hexa:
-            if not _hex_exact(body, value):
-                return None
-        elif any(ch in b"123456789" for ch in low.split(b"e")[0]):
-            return None
-    return value
-
-
-def _hex_exact(body: bytes, value: float) -> bool:
-    """True if the hexadecimal float ``body`` is exactly ``value`` (no bits lost)."""
-    from fractions import Fraction
-
-    m = re.fullmatch(rb"([+-]?)0[xX]([0-9a-fA-F]*)\.?([0-9a-fA-F]*)(?:[pP]([+-]?\d+))?", body)
-    if m is None:
-        return False
-    sign, ip, fp, exp = m.groups()
-    mant = int((ip + fp) or b"0", 16)
-    e2 = int(exp or b"0") - 4 * len(fp)
-    exact = Fraction(mant) * Fraction(2) ** e2
-    if sign == b"-":
-        exact = -exact
-    return Fraction(value) == exact
-
-
 _COLLATE: list[Any] = []
 
 
@@ -1133,7 +1080,7 @@ def _sort(c: Any, args: list[bytes], readonly: bool) -> Any:
                 if w is None:
                     scores.append(0.0)
                     continue
-                score = sort_score(w)
+                score = strtod_sort(w)
                 if score is None:
                     bad = True
                     score = 0.0

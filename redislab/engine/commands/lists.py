@@ -3,45 +3,33 @@
 Shared here:
 
 * key lookups with Redis' read/write semantics (``lookupKeyWrite`` keeps no hit/miss stats);
-* number parsing the way the C library does it: ``strtod`` (``string2d`` and the looser
-  form ZRANGEBYSCORE uses) and ``strtold`` on x86-64, whose 80-bit ``long double`` is
-  emulated exactly with fractions (HINCRBYFLOAT, blocking timeouts);
-* HSCAN/SSCAN/ZSCAN cursors;
-* the blocking machinery of BLPOP & co. and BZPOPMIN & co.
+* range checks of integer arguments and doubles printed as Redis prints them (number
+  parsing itself is in :mod:`.util`);
+* HSCAN/SSCAN/ZSCAN cursors.
 
-Blocking works as in Redis' ``blocked.c``: a client that must wait registers a waiter on
-each of its keys (FIFO per database/key) and returns :class:`Blocked`. A command that
-creates a list or sorted set key somebody waits for marks it *ready*; once that command
-(or the whole MULTI/EXEC) has been propagated, the ready keys are served in order, first
-waiter first, each served pop being propagated as Redis does (``LPOP key``, ``LMOVE ...``,
-``ZPOPMIN key``...). The "after the command" point is found through a propagation hook
-(every write is propagated right after it ran), kept last in ``server.propagate_hooks`` so
-the replication stream sees the push before the pop.
+Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) wait through :mod:`.blocking`;
+:func:`_serve_list` is how a waiting list client is served.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import math
-import os
 import random
 import re
-import socket
 from collections import OrderedDict, deque
-from decimal import Decimal
-from fractions import Fraction
 from itertools import islice
 from typing import Any, Callable
 
 from .. import errors as E
 from ..errors import CommandError
 from ..glob import match as glob_match
-from ..keyspace import Database, ZSet
+from ..keyspace import Database
 from ..resp import NULL_ARRAY, OK, ErrorReply
-from ..server import Blocked, Client
+from ..server import Client
 from . import command
-from .util import parse_int
+from .blocking import BlockState, Waiter, block, parse_mpop, signal_db_key, signal_key
+from .util import parse_int, parse_timeout
 
 LONG_MAX = 2**63 - 1
 
@@ -73,11 +61,6 @@ def get_write(db: Database, key: bytes, kind: type) -> Any:
 def get_read(db: Database, key: bytes, kind: type) -> Any:
     """``lookupKeyRead`` + ``checkType`` (counts keyspace hits and misses)."""
     return db.get(key, kind)
-
-
-def peek(db: Database, key: bytes) -> Any:
-    """The live value without statistics (used when serving blocked clients)."""
-    return lookup_write(db, key)
 
 
 # --------------------------------------------------------------------------- integers
@@ -116,220 +99,8 @@ def is_int64_text(raw: bytes) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------- doubles
-
-_WS = b" \t\n\v\f\r"
-_DEC = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_HEX = re.compile(
-    rb"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?[0-9]+))?"
-)
-_INF = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
-_NONZERO = re.compile(rb"[1-9]")
 INF = math.inf
-
-
-def _hex_parts(m: "re.Match[bytes]") -> tuple[int, int, int] | None:
-    """(sign, mantissa, binary exponent) of a C99 hex float, None if no digits."""
-    whole, frac = m.group(2), m.group(3) or b""
-    if not whole and not frac:
-        return None
-    mant = int(whole + frac, 16)
-    exp = int(m.group(4) or b"0") - 4 * len(frac)
-    return (-1 if m.group(1) == b"-" else 1), mant, exp
-
-
-def _hex_to_float(m: "re.Match[bytes]") -> float | None:
-    """A hex float rounded to a double; None if it has no digits. Overflow gives inf."""
-    parts = _hex_parts(m)
-    if parts is None:
-        return None
-    sign, mant, exp = parts
-    if mant == 0:
-        return -0.0 if sign < 0 else 0.0
-    top = mant.bit_length() + exp
-    if top > 1100:
-        return sign * INF
-    if top < -1100:
-        return -0.0 if sign < 0 else 0.0
-    fr = Fraction(mant << exp) if exp >= 0 else Fraction(mant, 1 << -exp)
-    try:
-        return sign * float(fr)
-    except OverflowError:
-        return sign * INF
-
-
-def parse_double(raw: bytes) -> float | None:
-    """``string2d``/``getDoubleFromObject``: a whole-string double, or None.
-
-    No leading space, nothing after the number, no NaN, and values that overflow (or
-    underflow to zero) are refused, as ``strtod`` reports ERANGE for them."""
-    if not raw or raw[0] in _WS:
-        return None
-    if _DEC.fullmatch(raw):
-        value = float(raw)
-        if value in (INF, -INF):
-            return None
-        if value == 0.0 and _NONZERO.search(raw.split(b"e")[0].split(b"E")[0]):
-            return None
-        return value
-    m = _HEX.fullmatch(raw)
-    if m is not None:
-        value = _hex_to_float(m)
-        if value is None or value in (INF, -INF):
-            return None
-        if value == 0.0 and m.group(2).strip(b"0") + (m.group(3) or b"").strip(b"0"):
-            return None
-        return value
-    m = _INF.fullmatch(raw)
-    if m is not None:
-        return -INF if m.group(1) == b"-" else INF
-    return None
-
-
-def parse_strtod_prefix(raw: bytes) -> float | None:
-    """``strtod(s, &eptr)`` with the check ``eptr[0] == '\\0'`` (score ranges): leading
-    white space is skipped, the text ends at the first NUL, overflow gives inf and an empty
-    string is 0. None when the text is not a number or is NaN."""
-    nul = raw.find(b"\0")
-    s = raw if nul < 0 else raw[:nul]
-    if not s:
-        return 0.0
-    t = s.lstrip(_WS)
-    if not t:
-        return None
-    if _DEC.fullmatch(t):
-        return float(t)
-    m = _HEX.fullmatch(t)
-    if m is not None:
-        return _hex_to_float(m)
-    m = _INF.fullmatch(t)
-    if m is not None:
-        return -INF if m.group(1) == b"-" else INF
-    return None
-
-
-# ---- x86-64 long double (80-bit extended precision), exactly
-
-LD_MAX_EXP = 16384  # values >= 2**16384 overflow
-LD_MIN_QUANTUM = -16445  # smallest subnormal is 2**-16445
-LD_MAX_CHARS = 5 * 1024  # MAX_LONG_DOUBLE_CHARS
-
-
-def ld_round(value: Fraction) -> Fraction | None:
-    """Round an exact value to the nearest long double (ties to even); None on overflow."""
-    if value == 0:
-        return Fraction(0)
-    neg = value < 0
-    a = -value if neg else value
-    n, d = a.numerator, a.denominator
-    e = n.bit_length() - d.bit_length()
-    if e >= 0:
-        if n < (d << e):
-            e -= 1
-    elif (n << -e) < d:
-        e -= 1
-    q_exp = max(e - 63, LD_MIN_QUANTUM)
-    if q_exp >= 0:
-        num, den = n, d << q_exp
-    else:
-        num, den = n << -q_exp, d
-    q, r = divmod(num, den)
-    if 2 * r > den or (2 * r == den and q & 1):
-        q += 1
-    if q == 0:
-        return Fraction(0)
-    if q.bit_length() + q_exp > LD_MAX_EXP:
-        return None
-    out = Fraction(q << q_exp) if q_exp >= 0 else Fraction(q, 1 << -q_exp)
-    return -out if neg else out
-
-
-def parse_long_double(raw: bytes) -> Fraction | float | None:
-    """``string2ld``: a Fraction (exact long double value), ``±inf``, or None when
-    ``strtold`` would not accept the whole string (or reports overflow/underflow)."""
-    if not raw or len(raw) >= LD_MAX_CHARS or raw[0] in _WS:
-        return None
-    m = _DEC.fullmatch(raw)
-    if m is not None:
-        neg = raw[:1] == b"-"
-        body = raw.lstrip(b"+-")
-        exp = 0
-        for sep in (b"e", b"E"):
-            if sep in body:
-                body, e_txt = body.split(sep, 1)
-                exp = int(e_txt)
-                break
-        if b"." in body:
-            ip, fp = body.split(b".", 1)
-        else:
-            ip, fp = body, b""
-        digits = (ip + fp).lstrip(b"0")
-        if not digits:
-            return Fraction(0)
-        exp10 = exp - len(fp)
-        magnitude = len(digits) + exp10
-        if magnitude > 4940:
-            return None
-        if magnitude < -4970:
-            return None
-        mant = int(Decimal(digits.decode()))  # no 4300-digit limit, unlike int()
-        exact = Fraction(mant * 10**exp10) if exp10 >= 0 else Fraction(mant, 10**-exp10)
-        value = ld_round(exact)
-        if value is None or value == 0:
-            return None
-        return -value if neg else value
-    m = _HEX.fullmatch(raw)
-    if m is not None:
-        parts = _hex_parts(m)
-        if parts is None:
-            return None
-        sign, mant, exp = parts
-        if mant == 0:
-            return Fraction(0)
-        top = mant.bit_length() + exp
-        if top > LD_MAX_EXP + 2 or top < LD_MIN_QUANTUM - 2:
-            return None
-        exact = Fraction(mant << exp) if exp >= 0 else Fraction(mant, 1 << -exp)
-        value = ld_round(exact)
-        if value is None or value == 0:
-            return None
-        return -value if sign < 0 else value
-    m = _INF.fullmatch(raw)
-    if m is not None:
-        return -INF if m.group(1) == b"-" else INF
-    return None
-
-
-def ld_format_human(value: Fraction) -> bytes:
-    """``ld2string(..., LD_STR_HUMAN)``: ``%.17Lf`` without trailing zeros, no ``-0``."""
-    neg = value < 0
-    q = round(abs(value) * 10**17)
-    text = str(Decimal(q)).rjust(18, "0")  # str(int) refuses more than 4300 digits
-    out = text[:-17] + "." + text[-17:]
-    out = out.rstrip("0")
-    if out.endswith("."):
-        out = out[:-1]
-    if neg:
-        out = "-" + out
-    if out == "-0":
-        out = "0"
-    return out.encode()
-
-
-def parse_timeout(raw: bytes) -> int:
-    """``getTimeoutFromObjectOrReply`` in seconds: milliseconds to wait (0 = forever)."""
-    value = parse_long_double(raw)
-    if value is None:
-        raise CommandError(E.TIMEOUT_NOT_FLOAT)
-    if isinstance(value, float):  # +-inf: the cast to long long gives LLONG_MIN
-        raise CommandError(E.TIMEOUT_NEGATIVE)
-    scaled = ld_round(value * 1000)
-    if scaled is None:
-        raise CommandError(E.TIMEOUT_NEGATIVE)
-    ms = math.ceil(scaled)
-    if ms < 0 or ms > LONG_MAX:
-        raise CommandError(E.TIMEOUT_NEGATIVE)
-    return ms
+_WS = b" \t\n\v\f\r"
 
 
 # --------------------------------------------------------------------------- doubles out
@@ -481,344 +252,12 @@ def random_member(coll: Any) -> Any:
     return next(islice(coll, skip, None))
 
 
-# --------------------------------------------------------------------------- blocking
-
-
-class Waiter:
-    """A client blocked on one or more keys."""
-
-    __slots__ = (
-        "client", "db_index", "keys", "kind", "cmd", "where", "whereto", "target", "count",
-        "fut", "timer", "closer", "serve",
-    )
-
-    def __init__(self, client: Client, kind: str, cmd: str, serve: Callable[..., bool]):
-        self.client = client
-        self.db_index = client.db.index
-        self.keys: list[bytes] = []
-        self.kind = kind  # "list" or "zset"
-        self.cmd = cmd
-        self.where = 0  # 0 = head / min, 1 = tail / max
-        self.whereto = 0
-        self.target: bytes | None = None
-        self.count = -1
-        self.fut: asyncio.Future[Any] | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.closer: Callable[[Client], None] | None = None
-        self.serve = serve
-
-
-# commands that signal the keys they create themselves (or cannot create a list or a
-# sorted set): after any other write, the keys clients wait for are checked (RENAME, COPY,
-# MOVE, RESTORE... create keys through the keyspace, where we cannot see it happen)
-_SELF_SIGNALING = frozenset({
-    b"lpush", b"rpush", b"lpushx", b"rpushx", b"lmove", b"rpoplpush", b"linsert", b"lset",
-    b"lpop", b"rpop", b"lrem", b"ltrim", b"lmpop", b"zadd", b"zincrby", b"zrem",
-    b"zunionstore", b"zinterstore", b"zdiffstore", b"zrangestore", b"zpopmin", b"zpopmax",
-    b"zmpop", b"zremrangebyscore", b"zremrangebyrank", b"zremrangebylex", b"sadd", b"srem",
-    b"hset", b"hmset", b"hsetnx", b"hdel", b"hincrby", b"hincrbyfloat", b"smove", b"spop",
-    b"sinterstore", b"sunionstore", b"sdiffstore", b"select", b"ping",
-})
-
-
-class BlockState:
-    """Per-server blocking state (attached to the server on first use)."""
-
-    def __init__(self, server: Any):
-        self.server = server
-        # (db index, key) -> waiters in arrival order (a dict used as an ordered set)
-        self.waiting: dict[tuple[int, bytes], dict[Waiter, None]] = {}
-        self.by_client: dict[Client, Waiter] = {}
-        self.ready: dict[tuple[int, bytes], None] = {}
-        self.serving = False
-        self.in_multi = False
-        self.foreign = False
-        self.hook = self._on_propagate
-        self.tail = self._tail
-        self.reaper: asyncio.TimerHandle | None = None
-
-    # ---------------------------------------------------------------- registration
-
-    def ensure_hook(self) -> None:
-        """Keep our propagation hook last, so pushes reach replicas before pops."""
-        hooks = self.server.propagate_hooks
-        if hooks and hooks[-1] is self.hook:
-            return
-        while self.hook in hooks:
-            hooks.remove(self.hook)
-        hooks.append(self.hook)
-
-    def add(self, w: Waiter, keys: list[bytes], timeout_ms: int) -> Blocked:
-        loop = asyncio.get_running_loop()
-        w.fut = loop.create_future()
-        unique = list(dict.fromkeys(keys))
-        for key in unique:
-            self.waiting.setdefault((w.db_index, key), {})[w] = None
-        w.keys = unique
-        self.by_client[w.client] = w
-        if timeout_ms > 0:
-            w.timer = loop.call_later(timeout_ms / 1000.0, self._timed_out, w)
-
-        def closer(_c: Client, w: Waiter = w) -> None:
-            w.closer = None  # the client is iterating its on_close list: leave it alone
-            self.remove(w)
-            if w.fut is not None and not w.fut.done():
-                w.fut.cancel()
-
-        w.closer = closer
-        w.client.on_close.append(closer)
-        self.ensure_hook()
-        if self.reaper is None:
-            self.reaper = loop.call_later(1.0, self._reap)
-        return Blocked(w.fut)
-
-    def _reap(self) -> None:
-        """Once a second while clients wait: drop the ones whose peer went away (Redis
-        notices at once; our server does not read from blocked clients)."""
-        self.reaper = None
-        for w in list(self.by_client.values()):
-            if peer_gone(w.client):
-                self.remove(w)
-                w.client.close()
-                if w.fut is not None and not w.fut.done():
-                    w.fut.cancel()
-        if self.by_client:
-            self.reaper = asyncio.get_event_loop().call_later(1.0, self._reap)
-
-    def remove(self, w: Waiter) -> None:
-        for key in w.keys:
-            k = (w.db_index, key)
-            q = self.waiting.get(k)
-            if q is not None:
-                q.pop(w, None)
-                if not q:
-                    del self.waiting[k]
-        w.keys = []
-        if self.by_client.get(w.client) is w:
-            del self.by_client[w.client]
-        if w.timer is not None:
-            w.timer.cancel()
-            w.timer = None
-        if w.closer is not None:
-            try:
-                w.client.on_close.remove(w.closer)
-            except ValueError:
-                pass
-            w.closer = None
-
-    def finish(self, w: Waiter, reply: Any) -> None:
-        """Unblock ``w`` with ``reply``."""
-        self.remove(w)
-        if w.fut is not None and not w.fut.done():
-            w.fut.set_result(reply)
-
-    def _timed_out(self, w: Waiter) -> None:
-        w.timer = None
-        self.finish(w, NULL_ARRAY)
-
-    # ---------------------------------------------------------------- readiness
-
-    def signal(self, db_index: int, key: bytes) -> None:
-        k = (db_index, key)
-        if k in self.waiting and k not in self.ready:
-            self.ready[k] = None
-
-    def _on_propagate(self, db_index: int, argv: list[bytes]) -> None:
-        if self.serving:
-            return
-        if not self.waiting:
-            self.ready.clear()
-            self.foreign = False
-            self.in_multi = False
-            return
-        name = argv[0].lower() if argv else b""
-        if name == b"multi":
-            self.in_multi = True
-            return
-        if name != b"exec" and name not in _SELF_SIGNALING:
-            self.foreign = True
-        if self.in_multi and name != b"exec":
-            return
-        self.in_multi = False
-        if not self.ready and not self.foreign:
-            return
-        hooks = self.server.propagate_hooks
-        if hooks and hooks[-1] is not self.hook and hooks[-1] is not self.tail:
-            # other hooks still have to see this command: serve after them
-            hooks.append(self.tail)
-            return
-        self.serve()
-
-    def _tail(self, db_index: int, argv: list[bytes]) -> None:
-        hooks = self.server.propagate_hooks
-        while self.tail in hooks:
-            hooks.remove(self.tail)
-        self.serve()
-
-    def _scan_foreign(self) -> None:
-        """Keys made ready by commands of other families (RENAME, COPY, RESTORE...)."""
-        dbs = self.server.keyspace.dbs
-        for (dbi, key), q in list(self.waiting.items()):
-            if (dbi, key) in self.ready or dbi >= len(dbs):
-                continue
-            value = peek(dbs[dbi], key)
-            if not value:
-                continue
-            kind = "list" if type(value) is deque else "zset" if type(value) is ZSet else None
-            if kind is not None and any(w.kind == kind for w in q):
-                self.ready[(dbi, key)] = None
-
-    def serve(self) -> None:
-        """``handleClientsBlockedOnKeys``."""
-        if self.serving:
-            return
-        self.serving = True
-        try:
-            if self.foreign:
-                self.foreign = False
-                self._scan_foreign()
-            while self.ready:
-                batch = self.ready
-                self.ready = {}
-                for dbi, key in batch:
-                    self._serve_key(dbi, key)
-        finally:
-            self.serving = False
-
-    def _serve_key(self, dbi: int, key: bytes) -> None:
-        q = self.waiting.get((dbi, key))
-        if not q:
-            return
-        dbs = self.server.keyspace.dbs
-        if dbi >= len(dbs):
-            return
-        db = dbs[dbi]
-        for w in list(q):
-            value = peek(db, key)
-            if not value:
-                return
-            kind = "list" if type(value) is deque else "zset" if type(value) is ZSet else None
-            if w.kind != kind:
-                continue
-            if w.fut is None or w.fut.done():
-                self.remove(w)
-                continue
-            if peer_gone(w.client):
-                self.remove(w)
-                w.client.close()
-                if not w.fut.done():
-                    w.fut.cancel()
-                continue
-            if w.serve(self, w, db, key, value):
-                return
-
-    def count_error(self, text: bytes) -> None:
-        counter = getattr(self.server, "_count_error", None)
-        if counter is not None:
-            counter(text)
-
-
-def peer_gone(c: Client) -> bool:
-    """True if the client's connection is closed, even if nobody noticed yet.
-
-    The server stops reading from a blocked client, so a disconnect is only seen when it
-    resumes reading; before handing it an element we peek at the socket ourselves."""
-    if c.closed:
-        return True
-    t = c.transport
-    if t is None:
-        return False
-    if t.is_closing():
-        return True
-    sock = t.get_extra_info("socket")
-    if sock is None:
-        return False
-    try:
-        fd = sock.fileno()
-        if fd < 0:
-            return True
-        probe = socket.socket(fileno=os.dup(fd))
-        try:
-            data = probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-        finally:
-            probe.close()
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
-    return data == b""
-
-
-def block_state(server: Any) -> BlockState:
-    st = server.__dict__.get("_collections_blocking")
-    if st is None:
-        st = BlockState(server)
-        server.__dict__["_collections_blocking"] = st
-    return st
-
-
-def signal_key(c: Client, key: bytes) -> None:
-    """A list or sorted set was created at ``key``: wake its waiters after this command
-    (Redis' ``signalKeyAsReady`` from ``dbAdd``)."""
-    st = c.server.__dict__.get("_collections_blocking")
-    if st is not None and st.waiting:
-        st.signal(c.db.index, key)
-
-
-def signal_db_key(server: Any, db_index: int, key: bytes) -> None:
-    st = server.__dict__.get("_collections_blocking")
-    if st is not None and st.waiting:
-        st.signal(db_index, key)
-
-
-def may_block(c: Client) -> bool:
-    """False inside MULTI/EXEC (and for clients without a connection): a blocking
-    command then behaves as if its timeout had expired."""
-    if c.transport is None or "master" in c.flags:
-        return False
-    return not c.server.in_exec
-
-
-def unblock_client(c: Client, error: bool = False) -> bool:
-    """CLIENT UNBLOCK for list and sorted set waits: True if ``c`` was blocked here.
-    With ``error`` the client gets ``-UNBLOCKED``, otherwise the timeout reply."""
-    st = c.server.__dict__.get("_collections_blocking")
-    if st is None:
-        return False
-    w = st.by_client.get(c)
-    if w is None:
-        return False
-    if error:
-        st.count_error(E.UNBLOCKED_CLIENT.encode())
-        st.finish(w, ErrorReply(E.UNBLOCKED_CLIENT.encode()))
-    else:
-        st.finish(w, NULL_ARRAY)
-    return True
-
-
-def disconnect_all_blocked(server: Any) -> int:
-    """``disconnectAllBlockedClients`` (a master turning into a replica)."""
-    st = server.__dict__.get("_collections_blocking")
-    if st is None:
-        return 0
-    waiters = list(st.by_client.values())
-    for w in waiters:
-        w.client.close_after_reply()
-        st.count_error(E.UNBLOCKED_ROLE.encode())
-        st.finish(w, ErrorReply(E.UNBLOCKED_ROLE.encode()))
-    return len(waiters)
-
-
-def blocked_clients(server: Any) -> int:
-    st = server.__dict__.get("_collections_blocking")
-    return len(st.by_client) if st is not None else 0
-
-
 # --------------------------------------------------------------------------- list helpers
 
 HEAD, TAIL = 0, 1
 _POS_NAME = (b"LEFT", b"RIGHT")
 _POP_NAME = (b"LPOP", b"RPOP")
+_SIDES = (b"left", b"right")
 
 
 def _where(raw: bytes) -> int:
@@ -1155,27 +594,6 @@ def rpop(c: Client, args: list[bytes]) -> Any:
     return _pop(c, args, TAIL)
 
 
-def _mpop_parse(args: list[bytes], numkeys_idx: int) -> tuple[list[bytes], int, int]:
-    """LMPOP/BLMPOP arguments: (keys, where, count)."""
-    numkeys = parse_range_long(args[numkeys_idx], 1, LONG_MAX, E.NUMKEYS_POSITIVE)
-    where_idx = numkeys_idx + numkeys + 1
-    if where_idx >= len(args):
-        raise CommandError(E.SYNTAX)
-    where = _where(args[where_idx])
-    count = -1
-    j = where_idx + 1
-    while j < len(args):
-        more = len(args) - 1 - j
-        if count == -1 and args[j].lower() == b"count" and more:
-            count = parse_range_long(args[j + 1], 1, LONG_MAX, E.COUNT_POSITIVE)
-            j += 2
-        else:
-            raise CommandError(E.SYNTAX)
-    if count == -1:
-        count = 1
-    return args[numkeys_idx + 1 : where_idx], where, count
-
-
 def _mpop_from(c: Client, keys: list[bytes], where: int, count: int) -> Any:
     """Pop up to ``count`` elements from the first non-empty list of ``keys``."""
     db = c.db
@@ -1193,7 +611,7 @@ def _mpop_from(c: Client, keys: list[bytes], where: int, count: int) -> Any:
 
 @command("lmpop", -4, "write movablekeys", keys=(0, 0, 0), group="list")
 def lmpop(c: Client, args: list[bytes]) -> Any:
-    keys, where, count = _mpop_parse(args, 1)
+    keys, where, count = parse_mpop(args, 1, _SIDES)
     reply = _mpop_from(c, keys, where, count)
     return NULL_ARRAY if reply is None else reply
 
@@ -1241,7 +659,7 @@ def _serve_list(st: BlockState, w: Waiter, db: Database, key: bytes, lst: deque)
             value = lst.popleft() if w.where == HEAD else lst.pop()
             reply = [key, value]
     else:
-        dst = peek(db, w.target)
+        dst = lookup_write(db, w.target)
         if dst is not None and type(dst) is not deque:
             st.count_error(E.WRONGTYPE.encode())
             st.finish(w, ErrorReply(E.WRONGTYPE.encode()))
@@ -1270,17 +688,6 @@ def _serve_list(st: BlockState, w: Waiter, db: Database, key: bytes, lst: deque)
     return deleted
 
 
-def _block_list(c: Client, keys: list[bytes], cmd: str, where: int, timeout_ms: int,
-                whereto: int = HEAD, target: bytes | None = None, count: int = -1) -> Blocked:
-    st = block_state(c.server)
-    w = Waiter(c, "list", cmd, _serve_list)
-    w.where = where
-    w.whereto = whereto
-    w.target = target
-    w.count = count
-    return st.add(w, keys, timeout_ms)
-
-
 def _blocking_pop(c: Client, keys: list[bytes], where: int, timeout_raw: bytes,
                   count: int, cmd: str) -> Any:
     """``blockingPopGenericCommand`` (count -1: BLPOP/BRPOP reply shape)."""
@@ -1300,9 +707,7 @@ def _blocking_pop(c: Client, keys: list[bytes], where: int, timeout_raw: bytes,
         _after_removal(db, key, lst, 1)
         c.propagate_as = [_POP_NAME[where], key]
         return [key, value]
-    if not may_block(c):
-        return NULL_ARRAY
-    return _block_list(c, keys, cmd, where, timeout_ms, count=count)
+    return block(c, "list", cmd, _serve_list, keys, timeout_ms, where=where, count=count)
 
 
 @command("blpop", -3, "write noscript blocking", keys=(1, -2, 1), group="list")
@@ -1317,7 +722,7 @@ def brpop(c: Client, args: list[bytes]) -> Any:
 
 @command("blmpop", -5, "write blocking movablekeys", keys=(0, 0, 0), group="list")
 def blmpop(c: Client, args: list[bytes]) -> Any:
-    keys, where, count = _mpop_parse(args, 2)
+    keys, where, count = parse_mpop(args, 2, _SIDES)
     return _blocking_pop(c, keys, where, args[1], count, "blmpop")
 
 
@@ -1326,9 +731,8 @@ def _blmove(c: Client, args: list[bytes], wherefrom: int, whereto: int, timeout_
     db = c.db
     src = get_write(db, args[1], deque)
     if src is None:
-        if not may_block(c):
-            return None
-        return _block_list(c, [args[1]], cmd, wherefrom, timeout_ms, whereto, args[2])
+        return block(c, "list", cmd, _serve_list, [args[1]], timeout_ms, where=wherefrom,
+                     whereto=whereto, target=args[2], timeout_reply=None)
     value = _move(c, args[1], args[2], wherefrom, whereto)
     if cmd == "blmove":
         c.propagate_as = [b"LMOVE", args[1], args[2], args[3], args[4]]

@@ -4,12 +4,11 @@ INCR family, INCRBYFLOAT, APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, LCS.
 INCRBYFLOAT computes as Redis does on x86-64: in 80-bit ``long double`` (64-bit
 mantissa), parsing with ``strtold`` rules and printing with ``%.17Lf`` minus trailing
 zeros. Python has no such type, so the arithmetic is done exactly on fractions and rounded
-to the long double grid (see :func:`ld_round`), which gives the same bits.
+to the long double grid (see :func:`.util.ld_round`), which gives the same bits.
 """
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 from typing import Any
 
@@ -18,7 +17,7 @@ from ..errors import CommandError
 from ..keyspace import Database, now_ms
 from ..resp import OK, Map
 from .keys import already_expired, deleted_as, family_command, lookup_write, tracker
-from .util import INT64_MAX, INT64_MIN, parse_int
+from .util import INT64_MAX, INT64_MIN, ld2string_human, ld_round, parse_int, string2ld
 
 GROUP = "string"
 
@@ -283,141 +282,22 @@ def decrby(c: Any, args: list[bytes]) -> Any:
 
 # --------------------------------------------------------------------------- long double
 
-LD_MIN_EXP = -16382  # exponent of the smallest normal long double
-LD_MANT_BITS = 64
-LD_OVERFLOW = Fraction(2) ** 16384
-MAX_LONG_DOUBLE_CHARS = 5 * 1024
-INF = "inf"
-
-_DEC_RE = re.compile(rb"([+-]?)(?:(\d+)\.?(\d*)|\.(\d+))(?:[eE]([+-]?\d+))?\Z")
-_HEX_RE = re.compile(
-    rb"([+-]?)0[xX](?:([0-9a-fA-F]+)\.?([0-9a-fA-F]*)|\.([0-9a-fA-F]+))(?:[pP]([+-]?\d+))?\Z"
-)
-_SPECIAL_RE = re.compile(rb"([+-]?)(inf|infinity|nan(?:\([0-9a-zA-Z_]*\))?)\Z", re.IGNORECASE)
-
-
-def _parse_digits(digits: bytes, base: int = 10) -> int:
-    """``int(digits, base)`` without Python's limit on long digit strings."""
-    if len(digits) <= 1000:
-        return int(digits, base)
-    value = 0
-    for i in range(0, len(digits), 1000):
-        chunk = digits[i : i + 1000]
-        value = value * base ** len(chunk) + int(chunk, base)
-    return value
-
-
-def _dec(n: int) -> bytes:
-    """``b"%d" % n`` for a non-negative int of any size (no Python digit limit)."""
-    if n < 10**4000:
-        return b"%d" % n
-    hi, lo = divmod(n, 10**2000)
-    return _dec(hi) + b"%02000d" % lo
-
-
-def ld_round(x: Fraction) -> Fraction | str:
-    """Round an exact value to the nearest x87 80-bit long double (ties to even).
-
-    Returns the rounded value as a Fraction, or ``"inf"``/``"-inf"`` on overflow."""
-    if x == 0:
-        return Fraction(0)
-    neg = x < 0
-    a = -x if neg else x
-    num, den = a.numerator, a.denominator
-    e = num.bit_length() - den.bit_length()
-    if (num << max(0, -e)) < (den << max(0, e)):
-        e -= 1  # now 2**e <= a < 2**(e+1)
-    qe = max(e, LD_MIN_EXP) - (LD_MANT_BITS - 1)  # weight of the last mantissa bit
-    if qe <= 0:
-        n2, d2 = num << -qe, den
-    else:
-        n2, d2 = num, den << qe
-    m, r = divmod(n2, d2)
-    if 2 * r > d2 or (2 * r == d2 and m & 1):
-        m += 1
-    value = Fraction(m) * (Fraction(2) ** qe)
-    if value >= LD_OVERFLOW:
-        return "-inf" if neg else INF
-    return -value if neg else value
-
-
-def strtold(raw: bytes) -> Fraction | str | None:
-    """``string2ld``: the long double ``raw`` spells, ``"inf"``/``"-inf"``, or None."""
-    if not raw or len(raw) >= MAX_LONG_DOUBLE_CHARS or raw[:1].isspace():
-        return None
-    m = _DEC_RE.match(raw)
-    if m is not None:
-        sign, ip, fp, only_fp, exp = m.groups()
-        digits = (ip or b"") + (fp or only_fp or b"")
-        e10 = int(exp or b"0") - len(fp or only_fp or b"")
-        digits = digits.lstrip(b"0")
-        if not digits:
-            return Fraction(0)
-        mag = len(digits) + e10  # 10**(mag-1) <= value < 10**mag
-        if mag - 1 > 4933:
-            return None  # overflow (HUGE_VAL)
-        if mag < -4952:
-            return None  # underflow to zero
-        exact = Fraction(_parse_digits(digits)) * Fraction(10) ** e10
-    else:
-        m = _HEX_RE.match(raw)
-        if m is not None:
-            sign, ip, fp, only_fp, exp = m.groups()
-            digits = (ip or b"") + (fp or only_fp or b"")
-            e2 = int(exp or b"0") - 4 * len(fp or only_fp or b"")
-            mant = _parse_digits(digits, 16)
-            if mant == 0:
-                return Fraction(0)
-            mag = mant.bit_length() + e2
-            if mag - 1 > 16384:
-                return None
-            if mag < -16450:
-                return None
-            exact = Fraction(mant) * Fraction(2) ** e2
-        else:
-            m = _SPECIAL_RE.match(raw)
-            if m is None or m.group(2).lower().startswith(b"nan"):
-                return None
-            return "-inf" if m.group(1) == b"-" else INF
-    value = ld_round(-exact if sign == b"-" else exact)
-    if isinstance(value, str) or value == 0:
-        return None  # ERANGE: overflow or underflow to zero
-    return value
-
-
-def ld_human(value: Fraction) -> bytes:
-    """``ld2string(..., LD_STR_HUMAN)``: ``%.17Lf`` without trailing zeros."""
-    neg = value < 0
-    a = -value if neg else value
-    scaled = a * 10**17
-    q, r = divmod(scaled.numerator, scaled.denominator)
-    if 2 * r > scaled.denominator or (2 * r == scaled.denominator and q & 1):
-        q += 1
-    ip, fp = divmod(q, 10**17)
-    text = _dec(ip) + b".%017d" % fp
-    text = text.rstrip(b"0").rstrip(b".")
-    if neg:
-        text = b"-" + text
-    if text == b"-0":
-        text = b"0"
-    return text
-
 
 @_cmd("incrbyfloat", 3, "write denyoom fast")
 def incrbyfloat(c: Any, args: list[bytes]) -> Any:
     db = c.db
     key = args[1]
     old = _read_string(db, key)
-    value = Fraction(0) if old is None else strtold(old)
-    incr = strtold(args[2]) if value is not None else None
+    value = Fraction(0) if old is None else string2ld(old)
+    incr = string2ld(args[2]) if value is not None else None
     if value is None or incr is None:
         raise CommandError(E.NOT_FLOAT)
-    if isinstance(value, str) or isinstance(incr, str):
+    if isinstance(value, float) or isinstance(incr, float):
         raise CommandError(E.INCR_NAN)  # inf + x is inf, inf - inf is NaN
     result = ld_round(value + incr)
-    if isinstance(result, str):
+    if result is None:
         raise CommandError(E.INCR_NAN)
-    text = ld_human(result)
+    text = ld2string_human(result)
     _store(c, db, key, text, keep_ttl=True, enc=b"embstr" if len(text) <= 44 else b"raw")
     c.propagate_as = [b"SET", key, text, b"KEEPTTL"]
     return text

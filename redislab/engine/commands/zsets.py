@@ -24,19 +24,19 @@ from ..keyspace import Database, ZSet
 from ..resp import NULL_ARRAY, Double
 from ..server import Client
 from . import command
+from .blocking import BlockState, Waiter, block, parse_mpop
 from .lists import (
-    check_random_count,
-    EMPTY_SCAN, LONG_MAX, BlockState, Waiter, block_state, d2string, filter_pattern, g17,
-    get_read, get_write, lookup_write, may_block, parse_double, parse_long, parse_positive,
-    parse_range_long, parse_scan_cursor, parse_scan_options, parse_strtod_prefix,
-    parse_timeout, scan_members, signal_key,
+    EMPTY_SCAN, LONG_MAX, check_random_count, d2string, filter_pattern, g17, get_read,
+    get_write, lookup_write, parse_long, parse_positive, parse_range_long, parse_scan_cursor,
+    parse_scan_options, scan_members, signal_key,
 )
-from .util import parse_int
+from .util import parse_float, parse_int, parse_timeout, strtod_range
 
 MIN, MAX = 0, 1
 _SCORE = itemgetter(0)
 _MEMBER = itemgetter(1)
 _POP_NAME = (b"ZPOPMIN", b"ZPOPMAX")
+_SIDES = (b"min", b"max")
 
 
 def is_listpack(c: Client, z: ZSet) -> bool:
@@ -102,8 +102,8 @@ def _parse_score_range(raw_min: bytes, raw_max: bytes) -> tuple[float, bool, flo
     out: list[Any] = []
     for raw in (raw_min, raw_max):
         ex = raw[:1] == b"("
-        value = parse_strtod_prefix(raw[1:] if ex else raw)
-        if value is None or value != value:
+        value = strtod_range(raw[1:] if ex else raw)
+        if value is None:
             raise CommandError(E.MIN_MAX_NOT_FLOAT)
         out += [value, ex]
     return out[0], out[1], out[2], out[3]
@@ -265,10 +265,7 @@ def _zadd_generic(c: Client, args: list[bytes], incr: bool) -> Any:
         raise CommandError(E.ZADD_INCR_PAIR)
     scores = []
     for j in range(pairs):
-        score = parse_double(args[i + 2 * j])
-        if score is None:
-            raise CommandError(E.NOT_FLOAT)
-        scores.append(score)
+        scores.append(parse_float(args[i + 2 * j]))
     db = c.db
     key = args[1]
     z = get_write(db, key, ZSet)
@@ -707,10 +704,7 @@ def _zsetop(c: Client, args: list[bytes], numkeys_idx: int, op: int, dst: bytes 
         if op != DIFF and not card_only and remaining >= setnum + 1 and opt == b"weights":
             j += 1
             for i in range(setnum):
-                w = parse_double(args[j])
-                if w is None:
-                    raise CommandError(E.WEIGHT_NOT_FLOAT)
-                weights[i] = w
+                weights[i] = parse_float(args[j], E.WEIGHT_NOT_FLOAT)
                 j += 1
         elif op != DIFF and not card_only and remaining >= 2 and opt == b"aggregate":
             kind = args[j + 1].lower()
@@ -899,35 +893,9 @@ def zpopmax(c: Client, args: list[bytes]) -> Any:
     return _zpop_minmax(c, args, MAX)
 
 
-def _zmpop_parse(args: list[bytes], numkeys_idx: int) -> tuple[list[bytes], int, int]:
-    numkeys = parse_range_long(args[numkeys_idx], 1, LONG_MAX, E.NUMKEYS_POSITIVE)
-    where_idx = numkeys_idx + numkeys + 1
-    if where_idx >= len(args):
-        raise CommandError(E.SYNTAX)
-    w = args[where_idx].lower()
-    if w == b"min":
-        where = MIN
-    elif w == b"max":
-        where = MAX
-    else:
-        raise CommandError(E.SYNTAX)
-    count = -1
-    j = where_idx + 1
-    while j < len(args):
-        more = len(args) - 1 - j
-        if count == -1 and args[j].lower() == b"count" and more:
-            count = parse_range_long(args[j + 1], 1, LONG_MAX, E.COUNT_POSITIVE)
-            j += 2
-        else:
-            raise CommandError(E.SYNTAX)
-    if count == -1:
-        count = 1
-    return args[numkeys_idx + 1 : where_idx], where, count
-
-
 @command("zmpop", -4, "write movablekeys", keys=(0, 0, 0), group="sorted-set")
 def zmpop(c: Client, args: list[bytes]) -> Any:
-    keys, where, count = _zmpop_parse(args, 1)
+    keys, where, count = parse_mpop(args, 1, _SIDES)
     reply, key, n = _zpop(c, keys, where, True, count, True, True)
     if key is not None:
         c.propagate_as = [_POP_NAME[where], key, b"%d" % n]
@@ -963,13 +931,7 @@ def _blocking_zpop(c: Client, keys: list[bytes], where: int, timeout_raw: bytes,
         c.propagate_as = [_POP_NAME[where], key] if count == -1 else [
             _POP_NAME[where], key, b"%d" % n]
         return _pop_reply(key, pairs, True, nested)
-    if not may_block(c):
-        return NULL_ARRAY
-    st = block_state(c.server)
-    w = Waiter(c, "zset", cmd, _serve_zset)
-    w.where = where
-    w.count = count
-    return st.add(w, keys, timeout_ms)
+    return block(c, "zset", cmd, _serve_zset, keys, timeout_ms, where=where, count=count)
 
 
 @command("bzpopmin", -3, "write noscript fast blocking", keys=(1, -2, 1), group="sorted-set")
@@ -984,7 +946,7 @@ def bzpopmax(c: Client, args: list[bytes]) -> Any:
 
 @command("bzmpop", -5, "write blocking movablekeys", keys=(0, 0, 0), group="sorted-set")
 def bzmpop(c: Client, args: list[bytes]) -> Any:
-    keys, where, count = _zmpop_parse(args, 2)
+    keys, where, count = parse_mpop(args, 2, _SIDES)
     return _blocking_zpop(c, keys, where, args[1], count, "bzmpop")
 
 
