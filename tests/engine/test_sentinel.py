@@ -819,13 +819,6 @@ def test_sentinel_is_unknown_outside_sentinel_mode(both):
     both("SENTINEL")
 
 
-def test_enough_kills():
-    """The suite killed masters at least 20 times (run last in this module)."""
-    if KILLS["count"] == 0:
-        pytest.skip("run with the rest of the module")
-    assert KILLS["count"] >= 20, KILLS
-
-
 # ----------------------------------------------------------------------------- DEBUG PARTITION
 
 
@@ -897,3 +890,13 @@ def test_partitioned_sentinel(group_factory):
                                      s.log_text()), 20, what="the sentinel reachable again")
     assert g.wait_stable() == master
     assert "+odown" not in lone.log_text()
+
+
+# ----------------------------------------------------------------------------- last
+
+
+def test_enough_kills():
+    """The suite killed masters at least 20 times (run last in this module)."""
+    if KILLS["count"] == 0:
+        pytest.skip("run with the rest of the module")
+    assert KILLS["count"] >= 20, KILLS

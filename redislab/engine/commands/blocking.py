@@ -29,17 +29,8 @@ from ..errors import CommandError
 from ..keyspace import Database, ZSet
 from ..resp import NULL_ARRAY, ErrorReply
 from ..server import Blocked, Client
+from .keys import lookup_write
 from .util import INT64_MAX, parse_int
-
-
-def _live(db: Database, key: bytes) -> Any:
-    """The live value at ``key`` without hit/miss statistics (``lookupKeyWrite``)."""
-    value = db.data.get(key)
-    if value is None:
-        return None
-    if db.expires and key in db.expires and not db.exists(key):
-        return None
-    return value
 
 
 def _kind(value: Any) -> str | None:
@@ -249,7 +240,7 @@ class BlockState:
         for (dbi, key), q in list(self.waiting.items()):
             if (dbi, key) in self.ready or dbi >= len(dbs):
                 continue
-            kind = _kind(_live(dbs[dbi], key))
+            kind = _kind(lookup_write(dbs[dbi], key))
             if kind is not None and any(w.kind == kind for w in q):
                 self.ready[(dbi, key)] = None
 
@@ -280,7 +271,7 @@ class BlockState:
             return
         db = dbs[dbi]
         for w in list(q):
-            value = _live(db, key)
+            value = lookup_write(db, key)
             if not value:
                 return
             if w.kind != _kind(value):

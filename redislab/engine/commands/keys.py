@@ -323,9 +323,12 @@ def _cmd(name: str, arity: int, flags: str = "", keys: tuple[int, int, int] = (0
 
 def lookup_write(db: Database, key: bytes) -> Any:
     """``lookupKeyWrite``: the value or None, expiring the key; no hit/miss statistics."""
-    if not db.exists(key):
+    value = db.data.get(key)
+    if value is None:
         return None
-    return db.data[key]
+    if db.expires and key in db.expires and not db.exists(key):
+        return None
+    return value
 
 
 def is_int_text(raw: bytes) -> bool:

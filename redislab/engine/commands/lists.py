@@ -29,21 +29,12 @@ from ..resp import NULL_ARRAY, OK, ErrorReply
 from ..server import Client
 from . import command
 from .blocking import BlockState, Waiter, block, parse_mpop, signal_db_key, signal_key
+from .keys import lookup_write
 from .util import parse_int, parse_timeout
 
 LONG_MAX = 2**63 - 1
 
 # --------------------------------------------------------------------------- lookups
-
-
-def lookup_write(db: Database, key: bytes) -> Any:
-    """``lookupKeyWrite``: the live value or None (expires the key, no hit/miss stats)."""
-    value = db.data.get(key)
-    if value is None:
-        return None
-    if db.expires and key in db.expires and not db.exists(key):
-        return None
-    return value
 
 
 def get_write(db: Database, key: bytes, kind: type) -> Any:
