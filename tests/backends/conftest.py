@@ -13,59 +13,15 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 
-from labtools import (BACKENDS, fast, free_topology, need, new_id, prepare, run_cli, start_dockerd,
+from labtools import (BACKENDS, docker_ready, lab_home, new_id, prepare,  # noqa: F401
                       up_on_free_ports)
 
 from redislab.backends import BaseBackend, get_backend
 from redislab.topology import Topology
-
-
-@pytest.fixture(scope="session", autouse=True)
-def lab_home(tmp_path_factory: pytest.TempPathFactory):
-    home = tmp_path_factory.mktemp("home")
-    old = os.environ.get("REDISLAB_HOME")
-    os.environ["REDISLAB_HOME"] = str(home)
-    yield home
-    from redislab.backends import attach, labs, reap
-
-    for rec in labs():
-        try:
-            attach(rec).down()
-        except Exception:
-            pass
-    try:
-        reap()
-    except Exception:
-        pass
-    if old is None:
-        os.environ.pop("REDISLAB_HOME", None)
-    else:
-        os.environ["REDISLAB_HOME"] = old
-
-
-@pytest.fixture(scope="session")
-def docker_ready() -> Any:
-    """A docker client with the daemon running and the offline image built."""
-    from redislab.backends.docker import connect
-    from redislab.backends.errors import DockerUnavailable
-    from redislab.backends.image import DEFAULT_IMAGE, exists
-
-    try:
-        client = connect(timeout=30)
-    except DockerUnavailable:
-        start_dockerd()
-        try:
-            client = connect(timeout=30)
-        except DockerUnavailable as exc:
-            need(f"docker backend: {exc}")
-    if not exists(client, DEFAULT_IMAGE):
-        run_cli("image", "build", "--if-missing", timeout=300)
-    return client
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,4 +1,5 @@
-"""Helpers of the backend contract suite (the fixtures are in conftest.py)."""
+"""Helpers of the backend contract suite, and the two session fixtures it shares with the
+lesson tests (``lab_home``, ``docker_ready``: each conftest.py imports them)."""
 
 from __future__ import annotations
 
@@ -176,3 +177,52 @@ def run_cli(*args: str, timeout: float = 120, check: bool = True,
     if check:
         assert res.returncode == 0, f"redislab {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
     return res
+
+
+# --------------------------------------------------------------------------- shared fixtures
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_home(tmp_path_factory: pytest.TempPathFactory):
+    """``REDISLAB_HOME`` in a fresh directory for the whole session, so the user's own
+    labs and progress are never seen or touched; what is left there is taken down after."""
+    home = tmp_path_factory.mktemp("home")
+    old = os.environ.get("REDISLAB_HOME")
+    os.environ["REDISLAB_HOME"] = str(home)
+    yield home
+    from redislab.backends import attach, labs, reap
+
+    for rec in labs():
+        try:
+            attach(rec).down()
+        except Exception:
+            pass
+    try:
+        reap()
+    except Exception:
+        pass
+    if old is None:
+        os.environ.pop("REDISLAB_HOME", None)
+    else:
+        os.environ["REDISLAB_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def docker_ready() -> Any:
+    """A docker client with the daemon running (started here when installed, as root) and
+    the offline image built; skip without Docker, or fail under CI=true."""
+    from redislab.backends.docker import connect
+    from redislab.backends.errors import DockerUnavailable
+    from redislab.backends.image import DEFAULT_IMAGE, exists
+
+    try:
+        client = connect(timeout=30)
+    except DockerUnavailable:
+        start_dockerd()
+        try:
+            client = connect(timeout=30)
+        except DockerUnavailable as exc:
+            need(f"docker backend: {exc}")
+    if not exists(client, DEFAULT_IMAGE):
+        run_cli("image", "build", "--if-missing", timeout=300)
+    return client

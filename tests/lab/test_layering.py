@@ -6,7 +6,7 @@ import ast
 import subprocess
 import sys
 
-from conftest import ROOT
+from labtools import ROOT
 
 LAB = ROOT / "redislab" / "lab"
 

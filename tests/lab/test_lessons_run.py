@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LESSONS, ROOT
+from labtools import ROOT
 
 from redislab.lab import loader
+
+LESSONS = ROOT / "lessons"
 
 IDS = [loader.load(p).id for p in sorted((LESSONS / "en").glob("*.md"))]
 

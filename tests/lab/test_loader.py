@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BROKEN, LESSONS, ROOT
+from labtools import ROOT
 
 from redislab.lab import loader
 from redislab.lab.loader import Action, Command, ConfEdit, Pipe
 from redislab.lab.text import SplitError, split_args, substitute
+
+LESSONS = ROOT / "lessons"
+BROKEN = ROOT / "tests" / "lab" / "broken"
 
 SHIPPED = sorted((LESSONS / "en").glob("*.md")) + sorted((LESSONS / "zh").glob("*.md"))
 

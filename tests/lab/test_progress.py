@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from labtools import ROOT
 
 from redislab.lab.progress import Progress, ProgressError, data_dir
 

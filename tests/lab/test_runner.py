@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from conftest import ROOT
+from labtools import ROOT
 
 from redislab.backends import state
 from redislab.lab import loader
