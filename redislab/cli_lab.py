@@ -497,21 +497,32 @@ def export_compose_cmd(topology_spec: str, directory: str, image: str | None,
     console.print(check)
 
 
-def _compose_config_check(path: str) -> str:
-    """Validate with ``docker compose config`` when the plugin is installed."""
+def _compose_tool() -> list[str] | None:
+    """Compose v2 (``docker compose``) if the plugin answers, else v1 (``docker-compose``)."""
     docker = shutil.which("docker")
     if docker:
         probe = subprocess.run([docker, "compose", "version"], capture_output=True,
                                text=True, timeout=30)
         if probe.returncode == 0:
-            res = subprocess.run([docker, "compose", "-f", path, "config", "-q"],
-                                 capture_output=True, text=True, timeout=60)
-            if res.returncode != 0:
-                raise click.ClickException(f"docker compose rejects {path}: {res.stderr}")
-            return "checked with `docker compose config`: ok"
-    return ("YAML parsed back ok (the `docker compose` plugin is not installed here, so "
-            "compose itself did not check it). Run: cd "
-            f"{os.path.dirname(path) or '.'} && docker compose up -d")
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def _compose_config_check(path: str) -> str:
+    """Validate with ``docker compose config`` (or ``docker-compose config``) when found."""
+    tool = _compose_tool()
+    where = os.path.dirname(path) or "."
+    if tool is None:
+        return ("YAML parsed back ok (neither `docker compose` nor `docker-compose` is "
+                f"installed here, so compose itself did not check it). Run: cd {where} && "
+                "docker compose up -d")
+    res = subprocess.run([*tool, "-f", path, "config", "-q"], capture_output=True,
+                         text=True, timeout=60)
+    name = " ".join([os.path.basename(tool[0])] + tool[1:])
+    if res.returncode != 0:
+        raise click.ClickException(f"{name} rejects {path}: {res.stderr}")
+    return f"checked with `{name} config`: ok. Run: cd {where} && {name} up -d"
 
 
 # ---------------------------------------------------------------------------- image

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install and start what the test suite needs on the machine: Debian's redis-server,
-# redis-sentinel, redis-tools, docker.io, docker-registry and chromium (when root and missing), and a running
+# redis-sentinel, redis-tools, docker.io, docker-registry, docker-compose and chromium (when root and missing), and a running
 # dockerd.
 set -euo pipefail
 need=()
@@ -11,6 +11,10 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 [ -x /usr/bin/chromium ] || need+=(chromium)  # tests/tui/test_serve.py (the TUI in a browser)
 # tests/backends/test_image_pull.py: a registry on 127.0.0.1 to pull from (no internet here)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+# tests/backends/test_docker_bits.py: `redislab export compose` run by Compose itself
+# (v1, as in the walkthrough; the v2 plugin is used instead where it is installed)
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1 \
+    || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "==> apt-get install ${need[*]}"

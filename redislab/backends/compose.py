@@ -81,7 +81,10 @@ def export(topo: Topology, directory: str | os.PathLike[str], *, image: str,
         if deps:
             svc["depends_on"] = sorted(set(deps))
         services[node.name] = svc
-    doc: dict[str, Any] = {"name": project, "services": services}
+    # version "3.8" and no top-level name: read by Compose v2 (`docker compose`, which
+    # ignores the version) and by v1 (`docker-compose`, as in the walkthrough), which
+    # rejects a `name` key; the project is named after the directory or `-p`
+    doc: dict[str, Any] = {"version": "3.8", "services": services}
     if not host_mode:
         doc["networks"] = {NETWORK: {
             "driver": "bridge",
@@ -89,7 +92,7 @@ def export(topo: Topology, directory: str | os.PathLike[str], *, image: str,
             "ipam": {"driver": "default", "config": [{"subnet": str(net)}]},
         }}
     head = (f"# docker compose project for the redislab '{topo.name}' topology.\n"
-            f"# Run: docker compose up -d   (in this directory)\n"
+            f"# Run: docker compose up -d   (or docker-compose up -d; in this directory)\n"
             f"# Then: docker exec -it {project}-{topo.nodes[0].name} redis-cli -p "
             f"{topo.nodes[0].port} INFO replication\n")
     text = head + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)

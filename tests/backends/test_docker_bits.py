@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tarfile
 import uuid
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 import redis
 import yaml
 
-from labtools import docker_objects, free_topology, run_cli, wait_for
+from labtools import docker_objects, free_topology, need, run_cli, wait_for
 
 from redislab import topology as T
 from redislab.backends import BackendError, DockerUnavailable, ImageMissing, get_backend, state
@@ -105,47 +107,17 @@ def test_process_backend_without_redis_is_clear(monkeypatch, tmp_path: Path) -> 
     assert not (state.labs_dir() / "tnobin.json").exists()
 
 
-def _compose_up(client, directory: Path, labels: dict[str, str]) -> list:
-    """Create what docker-compose.yml describes, with the docker SDK (the `docker compose`
-    plugin is not installed here): the network, then each service in dependency order."""
-    doc = yaml.safe_load((directory / "docker-compose.yml").read_text())
-    project = doc["name"]
-    made = []
-    nets = {}
-    for name, spec in doc.get("networks", {}).items():
-        ipam = docker.types.IPAMConfig(pool_configs=[
-            docker.types.IPAMPool(subnet=c["subnet"]) for c in spec["ipam"]["config"]])
-        nets[name] = client.networks.create(f"{project}_{name}", driver=spec["driver"],
-                                            ipam=ipam, labels={**spec["labels"], **labels})
-        made.append(nets[name])
-    done: set[str] = set()
-    services = doc["services"]
-    while len(done) < len(services):
-        for name, svc in services.items():
-            if name in done or not set(svc.get("depends_on", [])) <= done:
-                continue
-            volumes = []
-            for v in svc["volumes"]:
-                src, dst, *mode = v.split(":")
-                volumes.append(f"{(directory / src).resolve()}:{dst}:{mode[0] if mode else 'rw'}")
-            ports = {}
-            for p in svc.get("ports", []):
-                host_ip, host_port, cport = p.split(":")
-                ports[f"{cport}/tcp"] = (host_ip, int(host_port))
-            kw = {}
-            if "networks" in svc:
-                (net_name, net_cfg), = svc["networks"].items()
-                kw["network"] = nets[net_name].name
-                kw["networking_config"] = {nets[net_name].name: client.api.create_endpoint_config(
-                    ipv4_address=net_cfg["ipv4_address"])}
-            else:
-                kw["network_mode"] = svc["network_mode"]
-            c = client.containers.run(svc["image"], svc["command"], name=svc["container_name"],
-                                      detach=True, volumes=volumes, ports=ports,
-                                      labels={**svc["labels"], **labels}, **kw)
-            made.append(c)
-            done.add(name)
-    return made
+def _compose(project_dir: Path, project: str, *args: str) -> subprocess.CompletedProcess:
+    """The real Compose: v2 (`docker compose`) when the plugin is here, else v1
+    (`docker-compose`, Debian's package, the one the walkthrough uses)."""
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        tool = ["docker", "compose"]
+    elif shutil.which("docker-compose"):
+        tool = ["docker-compose"]
+    else:
+        need("docker compose or docker-compose (Debian package docker-compose)")
+    return subprocess.run([*tool, "-p", project, *args], cwd=project_dir, capture_output=True,
+                          text=True, timeout=180)
 
 
 def test_exported_compose_project_runs(docker_ready, tmp_path: Path) -> None:
@@ -162,19 +134,20 @@ def test_exported_compose_project_runs(docker_ready, tmp_path: Path) -> None:
         out = run_cli("export", "compose", "replication", str(project_dir), "--password",
                       "123456", "--port", str(base), "--subnet", str(subnet)).stdout
         assert "docker-compose.yml" in out
-        assert "docker compose" in out  # says how the YAML was checked
+        assert "config`: ok" in out  # compose itself checked the file
         doc = yaml.safe_load((project_dir / "docker-compose.yml").read_text())
-        doc["name"] = lab_id  # a project name of our own, so parallel runs do not collide
-        for name, svc in doc["services"].items():
-            svc["container_name"] = f"{lab_id}-{name}"
+        for name, svc in doc["services"].items():  # names and labels of our own, so
+            svc["container_name"] = f"{lab_id}-{name}"  # parallel runs do not collide
+            svc["labels"].update(labels)
+        for net in doc["networks"].values():
+            net["labels"].update(labels)
         (project_dir / "docker-compose.yml").write_text(yaml.safe_dump(doc))
-        try:
-            made = _compose_up(docker_ready, project_dir, labels)
+        res = _compose(project_dir, lab_id, "up", "-d")
+        if res.returncode == 0:
             break
-        except docker.errors.APIError as exc:
-            if "overlaps" not in str(exc):
-                raise
-            avoid.append(subnet)
+        _compose(project_dir, lab_id, "down", "-v")
+        assert "overlaps" in res.stderr, res.stderr
+        avoid.append(subnet)
     else:
         pytest.fail("no free subnet for the exported project after 5 tries")
     try:
@@ -186,7 +159,9 @@ def test_exported_compose_project_runs(docker_ready, tmp_path: Path) -> None:
         assert master.execute_command("WAIT", 2, 5000) == 2
         assert redis.Redis(port=base + 2, password="123456", protocol=2).get("a") == b"250"
         assert master.info("replication")["connected_slaves"] == 2
+        # CONFIG REWRITE works: the conf directory is mounted, not the single file
+        assert master.execute_command("CONFIG", "REWRITE") == b"OK"
     finally:
-        for obj in reversed(made):
-            obj.remove(force=True) if hasattr(obj, "status") else obj.remove()
+        res = _compose(project_dir, lab_id, "down", "-v")
+        assert res.returncode == 0, res.stderr
     assert docker_objects(f"{LABEL_LAB}={lab_id}") == []
