@@ -335,20 +335,31 @@ class AOF:
     def persist_manifest(self, m: Manifest) -> bool:
         name = self.manifest_name()
         tmp_name = "temp-" + name
-        tmp = self.path(tmp_name)
+        text = m.to_text().encode("utf-8", "surrogateescape")
+        return self.replace_file(self.path(tmp_name), self.path(name), text, {
+            "open": f"Can't open the AOF manifest file {tmp_name}",
+            "write": f"Error trying to write the temporary AOF manifest file {tmp_name}",
+            "rename": f"Error trying to rename the temporary AOF manifest file {tmp_name} "
+                      f"into {name}",
+        })
+
+    def replace_file(self, tmp: str, final: str, data: Any, failures: dict[str, str]) -> bool:
+        """:func:`replace_synced`; a failure is logged as ``failures[stage]: reason``."""
         try:
-            replace_synced(tmp, self.path(name), m.to_text().encode("utf-8", "surrogateescape"))
+            replace_synced(tmp, final, data)
         except SafeWriteError as exc:
-            if exc.stage == "open":
-                self.log.warning(f"Can't open the AOF manifest file {tmp_name}: {exc.strerror}")
-            elif exc.stage == "write":
-                self.log.warning(f"Error trying to write the temporary AOF manifest file "
-                                 f"{tmp_name}: {exc.strerror}")
-            else:
-                self.log.warning(f"Error trying to rename the temporary AOF manifest file "
-                                 f"{tmp_name} into {name}: {exc.strerror}")
+            self.log.warning(f"{failures[exc.stage]}: {exc.strerror}")
             return False
         return True
+
+    def make_dir(self) -> None:
+        """Create appenddirname if needed; raises AOFLoadError("dir") (logged)."""
+        try:
+            os.makedirs(self.dirpath(), exist_ok=True)
+        except OSError as exc:
+            self.log.warning(f"Can't open or create append-only dir "
+                             f"{self.cfg['appenddirname']}: {exc.strerror}")
+            raise AOFLoadError("dir") from None
 
     def load_manifest_from_disk(self) -> None:
         """aofLoadManifestFromDisk: a missing directory or manifest means no AOF yet."""
@@ -388,12 +399,7 @@ class AOF:
                 or (m.base is not None and not m.incr and m.base[0] == self.filename
                     and not os.path.exists(self.path(self.filename)))):
             return
-        try:
-            os.makedirs(self.dirpath(), exist_ok=True)
-        except OSError as exc:
-            self.log.warning(f"Can't open or create append-only dir "
-                             f"{self.cfg['appenddirname']}: {exc.strerror}")
-            raise AOFLoadError("dir") from None
+        self.make_dir()
         m = Manifest()
         m.base = (self.filename, 1)
         m.curr_base_seq = 1
@@ -499,12 +505,7 @@ class AOF:
         """aofOpenIfNeededOnServerStart: create a base for an empty AOF, open the incr file."""
         if self.state != ON:
             return
-        try:
-            os.makedirs(self.dirpath(), exist_ok=True)
-        except OSError as exc:
-            self.log.warning(f"Can't open or create append-only dir "
-                             f"{self.cfg['appenddirname']}: {exc.strerror}")
-            raise AOFLoadError("dir") from None
+        self.make_dir()
         m = self.manifest
         had_incr = bool(m.incr)
         if m.base is None and not m.incr:
@@ -534,18 +535,12 @@ class AOF:
     def write_base_sync(self, final_path: str) -> bool:
         """rewriteAppendOnlyFile: write the current dataset to ``final_path`` now."""
         tmp = os.path.join(self.workdir(), f"temp-rewriteaof-{os.getpid()}.aof")
-        data = self.snapshot()
-        try:
-            replace_synced(tmp, final_path, data)
-        except SafeWriteError as exc:
-            if exc.stage == "rename":
-                self.log.warning(f"Error moving temp append only file on the final "
-                                 f"destination: {exc.strerror}")
-            else:
-                self.log.warning(f"Write error writing append only file on disk: "
-                                 f"{exc.strerror}")
-            return False
-        return True
+        write_failed = "Write error writing append only file on disk"
+        return self.replace_file(tmp, final_path, self.snapshot(), {
+            "open": write_failed,
+            "write": write_failed,
+            "rename": "Error moving temp append only file on the final destination",
+        })
 
     def snapshot(self) -> Any:
         """The base file content for the current dataset: a callable producing the bytes

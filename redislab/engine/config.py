@@ -153,30 +153,17 @@ def repr_text(text: str) -> str:
     return repr_bytes(text.encode("utf-8", "surrogateescape"))
 
 
+# sdscatrepr: printable ASCII as is, seven C escapes, any other byte as \xNN
+_REPR = [chr(b) if 32 <= b < 127 else "\\x%02x" % b for b in range(256)]
+for _byte, _escape in ((92, "\\\\"), (34, '\\"'), (10, "\\n"), (13, "\\r"), (9, "\\t"),
+                      (7, "\\a"), (8, "\\b")):
+    _REPR[_byte] = _escape
+
+
 def repr_bytes(data: bytes) -> str:
     """Redis' ``sdscatrepr`` of raw bytes (CONFIG REWRITE, MONITOR, SLOWLOG, logs)."""
-    out = ['"']
-    for b in data:
-        if b == 92:
-            out.append("\\\\")
-        elif b == 34:
-            out.append('\\"')
-        elif b == 10:
-            out.append("\\n")
-        elif b == 13:
-            out.append("\\r")
-        elif b == 9:
-            out.append("\\t")
-        elif b == 7:
-            out.append("\\a")
-        elif b == 8:
-            out.append("\\b")
-        elif 32 <= b < 127:
-            out.append(chr(b))
-        else:
-            out.append("\\x%02x" % b)
-    out.append('"')
-    return "".join(out)
+    table = _REPR
+    return '"' + "".join([table[b] for b in data]) + '"'
 
 
 def _format_double(value: float) -> str:
@@ -1000,6 +987,35 @@ def default_user_line(requirepass: str) -> str:
     return "user default on nopass ~* &* +@all"
 
 
+def rewrite_file(path: str, rewrite_text: Callable[[str | None], str]) -> None:
+    """Replace the file at ``path`` with ``rewrite_text(old content or None)``, as Redis'
+    ``rewriteConfigOverwriteFile`` does: a temporary file beside it, fsynced, given mode
+    0644 less the umask, renamed over it. Raises OSError."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            old: str | None = f.read()
+    except FileNotFoundError:
+        old = None
+    content = rewrite_text(old)
+    folder = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp-redis-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o644 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 # --------------------------------------------------------------------------- rewrite state
 
 
@@ -1395,7 +1411,16 @@ class Config:
     def rewrite_text(self, old_text: str | None) -> str:
         """The new content of the config file (Redis' ``rewriteConfig`` algorithm)."""
         state = _RewriteState(self, old_text)
+        self.rewrite_options(state)
+        return state.content()
+
+    def rewrite_options(self, state: "_RewriteState", skip: frozenset[str] = frozenset()) -> None:
+        """Every directive into ``state``, then the default user (the directives named in
+        ``skip`` are only marked: their old lines go)."""
         for spec in SPECS:
+            if spec.name in skip:
+                state.mark(spec.name)
+                continue
             value = self.values[spec.name]
             if spec.name == "dir" and self.chdir:
                 value = os.getcwd()
@@ -1403,33 +1428,10 @@ class Config:
         state.rewrite_line("user", default_user_line(self.values["requirepass"]), True)
         state.mark("user")
         state.mark("loadmodule")
-        return state.content()
 
     def rewrite(self) -> None:
         """Rewrite the config file; raises ConfigError without a file, OSError on failure."""
         if not self.file:
             raise ConfigError("The server is running without a config file")
-        try:
-            with open(self.file, encoding="utf-8", errors="surrogateescape") as f:
-                old: str | None = f.read()
-        except FileNotFoundError:
-            old = None
-        content = self.rewrite_text(old)
-        folder = os.path.dirname(self.file) or "."
-        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(self.file) + ".", dir=folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-                f.write(content)
-                f.flush()
-                os.fsync(f.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o644 & ~umask)
-            os.replace(tmp, self.file)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        rewrite_file(self.file, self.rewrite_text)
 

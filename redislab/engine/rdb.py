@@ -695,6 +695,8 @@ _unpack_d = struct.Struct("<d").unpack_from
 _unpack_f = struct.Struct("<f").unpack_from
 _unpack_H = struct.Struct("<H").unpack_from
 _unpack_I = struct.Struct("<I").unpack_from
+# RDB_ENC_INT8, RDB_ENC_INT16, RDB_ENC_INT32: (reader, size)
+_INT_ENCODINGS = ((_unpack_b, 1), (_unpack_h, 2), (_unpack_i, 4))
 
 
 class _Reader:
@@ -774,24 +776,13 @@ class _Reader:
                 raise self.eof()
             self.pos = q
             return self.buf[p:q]
-        if n == 0:
+        if n <= 2:  # RDB_ENC_INT8 / INT16 / INT32
+            unpack, size = _INT_ENCODINGS[n]
             p = self.pos
-            if p + 1 > self.end:
+            if p + size > self.end:
                 raise self.eof()
-            self.pos = p + 1
-            return str(_unpack_b(self.buf, p)[0]).encode()
-        if n == 1:
-            p = self.pos
-            if p + 2 > self.end:
-                raise self.eof()
-            self.pos = p + 2
-            return str(_unpack_h(self.buf, p)[0]).encode()
-        if n == 2:
-            p = self.pos
-            if p + 4 > self.end:
-                raise self.eof()
-            self.pos = p + 4
-            return str(_unpack_i(self.buf, p)[0]).encode()
+            self.pos = p + size
+            return str(unpack(self.buf, p)[0]).encode()
         if n == 3:
             start = self.pos
             clen = self.plain_len()
@@ -827,6 +818,16 @@ class _Reader:
 
 
 # ---------------------------------------------------------------- compact encodings
+
+
+def _check_end(blob: bytes, i: int, count_at: int, found: int, kind: str) -> None:
+    """The end of a listpack or ziplist walk: the terminator at ``i`` is the last byte and
+    the element count in the header (at ``count_at``; 65535: not counted) is ``found``."""
+    if i != len(blob) - 1:
+        raise ValueError(f"data after {kind} terminator")
+    count = _unpack_H(blob, count_at)[0]
+    if count != 65535 and count != found:
+        raise ValueError(f"{kind} element count mismatch")
 
 
 def listpack_entries(lp: bytes) -> list[bytes]:
@@ -899,11 +900,7 @@ def listpack_entries(lp: bytes) -> list[bytes]:
         i += size + back
         if i > n - 1:
             raise ValueError("listpack entry past the end")
-    if i != n - 1:
-        raise ValueError("data after listpack terminator")
-    count = _unpack_H(lp, 4)[0]
-    if count != 65535 and count != len(out):
-        raise ValueError("listpack element count mismatch")
+    _check_end(lp, i, 4, len(out), "listpack")
     return out
 
 
@@ -962,11 +959,7 @@ def ziplist_entries(zl: bytes) -> list[bytes]:
             raise ValueError(f"bad ziplist encoding byte {enc:#x}")
         if i > n - 1:
             raise ValueError("ziplist entry past the end")
-    if i != n - 1:
-        raise ValueError("data after ziplist terminator")
-    count = _unpack_H(zl, 8)[0]
-    if count != 65535 and count != len(out):
-        raise ValueError("ziplist element count mismatch")
+    _check_end(zl, i, 8, len(out), "ziplist")
     return out
 
 

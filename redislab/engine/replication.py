@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .commands.util import parse_int
 from .errors import CommandError
-from .log import NOTICE, WARNING
+from .log import WARNING
 from .resp import ProtocolError, encode_command
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1207,6 +1207,20 @@ class Replication:
         self.transfer_lastio = time.time()
         return line.rstrip(b"\r\n").decode(errors="replace")
 
+    async def _handshake_reply(
+            self, reader: asyncio.StreamReader, gen: int,
+            no_reply: str = "Master did not respond to command during SYNC handshake",
+    ) -> str | None:
+        """The next handshake reply line; None when the handshake is over: another link
+        took over, or the master did not answer (logged as ``no_reply``, link failed)."""
+        reply = await self._readline(reader)
+        if gen != self.link_gen:
+            return None
+        if reply is None:
+            self.log.warning(no_reply)
+            self._link_failed(gen)
+        return reply
+
     async def _link(self, gen: int) -> None:
         try:
             await self._handshake(gen)
@@ -1256,12 +1270,9 @@ class Replication:
         log.notice("Non blocking connect for SYNC fired the event.")
         self._set_state(HANDSHAKE)
         writer.write(encode_command([b"PING"]))
-        reply = await self._readline(reader)
-        if gen != self.link_gen:
-            return
+        reply = await self._handshake_reply(reader, gen)
         if reply is None:
-            log.warning("Master did not respond to command during SYNC handshake")
-            return self._link_failed(gen)
+            return
         if not (reply.startswith("+") or reply.startswith("-NOAUTH")
                 or reply.startswith("-NOPERM") or reply.startswith("-ERR operation not permitted")):
             log.warning(f"Error reply to PING from master: '{reply}'")
@@ -1283,12 +1294,9 @@ class Replication:
         out.append(encode_command([b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"]))
         writer.write(b"".join(out))
         if masterauth:
-            reply = await self._readline(reader)
-            if gen != self.link_gen:
-                return
+            reply = await self._handshake_reply(reader, gen)
             if reply is None:
-                log.warning("Master did not respond to command during SYNC handshake")
-                return self._link_failed(gen)
+                return
             if reply.startswith("-"):
                 log.warning(f"Unable to AUTH to MASTER: {reply}")
                 return self._link_failed(gen)
@@ -1297,12 +1305,9 @@ class Replication:
             steps.append(("ip-address", True))
         steps.append(("capa", True))
         for what, _ in steps:
-            reply = await self._readline(reader)
-            if gen != self.link_gen:
-                return
+            reply = await self._handshake_reply(reader, gen)
             if reply is None:
-                log.warning("Master did not respond to command during SYNC handshake")
-                return self._link_failed(gen)
+                return
             if reply.startswith("-"):
                 log.notice(f"(Non critical) Master does not understand REPLCONF {what}: {reply}")
 
@@ -1318,12 +1323,10 @@ class Replication:
             psync_replid, psync_offset = "?", "-1"
         writer.write(encode_command([b"PSYNC", psync_replid.encode(), psync_offset.encode()]))
         while True:
-            reply = await self._readline(reader)
-            if gen != self.link_gen:
-                return
+            reply = await self._handshake_reply(
+                reader, gen, "Master did not reply to PSYNC, will try later")
             if reply is None:
-                log.warning("Master did not reply to PSYNC, will try later")
-                return self._link_failed(gen)
+                return
             if reply:
                 break  # empty lines are keepalives sent while the master prepares the RDB
         use_sync = False

@@ -26,12 +26,11 @@ import errno
 import os
 import random
 import socket
-import tempfile
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from .config import SPECS, ConfigFileError, _RewriteState, default_user_line, repr_text
+from .config import ConfigFileError, _RewriteState, repr_text, rewrite_file
 from .resp import split_args
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,6 +82,19 @@ SIM_CRASH_AFTER_PROMOTION = 1 << 1
 PRE_MONITOR = {"announce-ip", "announce-port", "deny-scripts-reconfig", "sentinel-user",
                "sentinel-pass", "current-epoch", "myid", "resolve-hostnames",
                "announce-hostnames"}
+
+# (directive, argc) whose first argument names a monitored master, looked up first
+_MASTER_DIRECTIVES = {
+    (name, argc)
+    for names, argc in (
+        (("down-after-milliseconds", "failover-timeout", "parallel-syncs",
+          "notification-script", "client-reconfig-script", "auth-pass", "auth-user",
+          "config-epoch", "leader-epoch", "master-reboot-down-after-period"), 3),
+        (("known-slave", "known-replica", "rename-command"), 4),
+        (("known-sentinel",), 5),
+    )
+    for name in names
+}
 
 SCRIPT_MAX_QUEUE = 256
 SCRIPT_MAX_RUNNING = 16
@@ -795,6 +807,10 @@ class Sentinel:
         """One directive (``sentinelHandleConfiguration``): None or the error text."""
         name = argv[0].lower()
         argc = len(argv)
+        if (name, argc) in _MASTER_DIRECTIVES:  # ri: the master they configure
+            ri = self.masters.get(argv[1])
+            if ri is None:
+                return "No such master with specified name."
         try:
             if name == "monitor" and argc == 5:
                 quorum = _atoi(argv[4])
@@ -802,49 +818,28 @@ class Sentinel:
                     return "Quorum must be 1 or greater."
                 self.create_instance(argv[1], MASTER, argv[2], _atoi(argv[3]), quorum, None)
             elif name == "down-after-milliseconds" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.down_after_period = _atoi(argv[2])
                 if ri.down_after_period <= 0:
                     return "negative or zero time parameter."
                 self.propagate_down_after_period(ri)
             elif name == "failover-timeout" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.failover_timeout = _atoi(argv[2])
                 if ri.failover_timeout <= 0:
                     return "negative or zero time parameter."
             elif name == "parallel-syncs" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.parallel_syncs = _atoi(argv[2])
             elif name == "notification-script" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 if not os.access(argv[2], os.X_OK):
                     return "Notification script seems non existing or non executable."
                 ri.notification_script = argv[2]
             elif name == "client-reconfig-script" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 if not os.access(argv[2], os.X_OK):
                     return ("Client reconfiguration script seems non existing or "
                             "non executable.")
                 ri.client_reconfig_script = argv[2]
             elif name == "auth-pass" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.auth_pass = argv[2]
             elif name == "auth-user" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.auth_user = argv[2]
             elif name == "current-epoch" and argc == 2:
                 epoch = _strtoull(argv[1])
@@ -855,35 +850,20 @@ class Sentinel:
                     return "Malformed Sentinel id in myid option."
                 self.myid = argv[1]
             elif name == "config-epoch" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.config_epoch = _strtoull(argv[2])
                 if ri.config_epoch > self.current_epoch:
                     self.current_epoch = ri.config_epoch
             elif name == "leader-epoch" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.leader_epoch = _strtoull(argv[2])
             elif name in ("known-slave", "known-replica") and argc == 4:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 self.create_instance(None, SLAVE, argv[2], _atoi(argv[3]), ri.quorum, ri)
             elif name == "known-sentinel" and argc in (4, 5):
                 if argc == 5:  # the old form without a run id is ignored
-                    ri = self.masters.get(argv[1])
-                    if ri is None:
-                        return "No such master with specified name."
                     si = self.create_instance(argv[4], SENTINEL, argv[2], _atoi(argv[3]),
                                               ri.quorum, ri)
                     si.runid = argv[4]
                     self.try_connection_sharing(si)
             elif name == "rename-command" and argc == 4:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 if argv[2].lower() in ri.renamed_commands:
                     return "Same command renamed multiple times with rename-command."
                 ri.renamed_commands[argv[2].lower()] = argv[3]
@@ -914,9 +894,6 @@ class Sentinel:
                     return "Please specify yes or no for the announce-hostnames option."
                 self.announce_hostnames = yn
             elif name == "master-reboot-down-after-period" and argc == 3:
-                ri = self.masters.get(argv[1])
-                if ri is None:
-                    return "No such master with specified name."
                 ri.master_reboot_down_after_period = _atoi(argv[2])
                 if ri.master_reboot_down_after_period < 0:
                     return "negative time parameter."
@@ -1015,17 +992,7 @@ class Sentinel:
             if len(words) > 1:
                 key += " " + words[1].decode("utf-8", "surrogateescape").lower()
             state.option_lines.setdefault(key, []).append(n)
-        for spec in SPECS:
-            if spec.name == "save":
-                state.mark("save")
-                continue
-            value = config.values[spec.name]
-            if spec.name == "dir" and config.chdir:
-                value = os.getcwd()
-            spec.rewrite(value, state)
-        state.rewrite_line("user", default_user_line(config.values["requirepass"]), True)
-        state.mark("user")
-        state.mark("loadmodule")
+        config.rewrite_options(state, skip=frozenset(("save",)))
         for option, line, force in self.config_lines():
             if line is None:
                 state.mark(option)
@@ -1039,29 +1006,7 @@ class Sentinel:
         try:
             if not path:
                 raise OSError(2, os.strerror(2))
-            try:
-                with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                    old: str | None = f.read()
-            except FileNotFoundError:
-                old = None
-            content = self.rewrite_text(old)
-            folder = os.path.dirname(path) or "."
-            fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp-redis-", dir=folder)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as f:
-                    f.write(content)
-                    f.flush()
-                    os.fsync(f.fileno())
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o644 & ~umask)
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            rewrite_file(path, self.rewrite_text)
         except OSError as exc:
             self.log(WARNING, f"WARNING: Sentinel was not able to save the new configuration "
                               f"on disk!!!: {exc.strerror or exc}")
@@ -1193,48 +1138,43 @@ class Sentinel:
                 conn.link.pending_commands -= 1
         return cb
 
-    def _info_cb(self, ri: Instance) -> Callback:
-        def cb(conn: Conn, reply: Any) -> None:
-            if conn.link is None:
-                return
-            conn.link.pending_commands -= 1
-            if ri.released:
-                return
-            if isinstance(reply, bytes):
-                self.refresh_instance_info(ri, reply.decode("utf-8", "replace"))
-        return cb
-
-    def _ping_cb(self, ri: Instance) -> Callback:
+    def _reply_cb(self, ri: Instance,
+                  handle: Callable[[Instance, InstanceLink, Any], None]) -> Callback:
+        """The start every reply callback of Redis' sentinel shares: nothing when the link
+        is gone, one pending command less, then ``handle(ri, link, reply)`` unless the
+        instance was released."""
         def cb(conn: Conn, reply: Any) -> None:
             link = conn.link
             if link is None:
                 return
             link.pending_commands -= 1
-            if ri.released:
-                return
-            if isinstance(reply, (Status, Error)):
-                if reply.startswith(("PONG", "LOADING", "MASTERDOWN")):
-                    link.last_avail_time = mstime()
-                    link.act_ping_time = 0
-                    if ri.flags & MASTER_REBOOT and reply.startswith("PONG"):
-                        ri.flags &= ~MASTER_REBOOT
-                elif (reply.startswith("BUSY") and ri.flags & S_DOWN
-                      and not ri.flags & SCRIPT_KILL_SENT):
-                    if link.cc is not None and link.cc.command(
-                            self._discard_cb(ri), ri.map_command("SCRIPT"), "KILL"):
-                        link.pending_commands += 1
-                    ri.flags |= SCRIPT_KILL_SENT
-            link.last_pong_time = mstime()
+            if not ri.released:
+                handle(ri, link, reply)
         return cb
 
-    def _publish_cb(self, ri: Instance) -> Callback:
-        def cb(conn: Conn, reply: Any) -> None:
-            if conn.link is None:
-                return
-            conn.link.pending_commands -= 1
-            if not isinstance(reply, Error) and not ri.released:
-                ri.last_pub_time = mstime()
-        return cb
+    def _info_reply(self, ri: Instance, link: InstanceLink, reply: Any) -> None:
+        if isinstance(reply, bytes):
+            self.refresh_instance_info(ri, reply.decode("utf-8", "replace"))
+
+    def _ping_reply(self, ri: Instance, link: InstanceLink, reply: Any) -> None:
+        if isinstance(reply, (Status, Error)):
+            if reply.startswith(("PONG", "LOADING", "MASTERDOWN")):
+                link.last_avail_time = mstime()
+                link.act_ping_time = 0
+                if ri.flags & MASTER_REBOOT and reply.startswith("PONG"):
+                    ri.flags &= ~MASTER_REBOOT
+            elif (reply.startswith("BUSY") and ri.flags & S_DOWN
+                  and not ri.flags & SCRIPT_KILL_SENT):
+                if link.cc is not None and link.cc.command(
+                        self._discard_cb(ri), ri.map_command("SCRIPT"), "KILL"):
+                    link.pending_commands += 1
+                ri.flags |= SCRIPT_KILL_SENT
+        link.last_pong_time = mstime()
+
+    @staticmethod
+    def _publish_reply(ri: Instance, link: InstanceLink, reply: Any) -> None:
+        if not isinstance(reply, Error):
+            ri.last_pub_time = mstime()
 
     def _hello_cb(self, ri: Instance) -> Callback:
         def cb(conn: Conn, reply: Any) -> None:
@@ -1251,27 +1191,20 @@ class Sentinel:
             self.process_hello(text)
         return cb
 
-    def _is_master_down_cb(self, ri: Instance) -> Callback:
-        def cb(conn: Conn, reply: Any) -> None:
-            if conn.link is None:
-                return
-            conn.link.pending_commands -= 1
-            if ri.released:
-                return
-            if (isinstance(reply, list) and len(reply) == 3 and isinstance(reply[0], int)
-                    and isinstance(reply[1], bytes) and isinstance(reply[2], int)):
-                ri.last_master_down_reply_time = mstime()
-                if reply[0] == 1:
-                    ri.flags |= MASTER_DOWN
-                else:
-                    ri.flags &= ~MASTER_DOWN
-                leader = reply[1].decode("utf-8", "replace")
-                if leader != "*":
-                    if ri.leader_epoch != reply[2]:
-                        self.log(WARNING, f"{ri.name} voted for {leader} {reply[2]}")
-                    ri.leader = leader
-                    ri.leader_epoch = reply[2]
-        return cb
+    def _is_master_down_reply(self, ri: Instance, link: InstanceLink, reply: Any) -> None:
+        if (isinstance(reply, list) and len(reply) == 3 and isinstance(reply[0], int)
+                and isinstance(reply[1], bytes) and isinstance(reply[2], int)):
+            ri.last_master_down_reply_time = mstime()
+            if reply[0] == 1:
+                ri.flags |= MASTER_DOWN
+            else:
+                ri.flags &= ~MASTER_DOWN
+            leader = reply[1].decode("utf-8", "replace")
+            if leader != "*":
+                if ri.leader_epoch != reply[2]:
+                    self.log(WARNING, f"{ri.name} voted for {leader} {reply[2]}")
+                ri.leader = leader
+                ri.leader_epoch = reply[2]
 
     # ------------------------------------------------------------------ INFO
 
@@ -1472,8 +1405,8 @@ class Sentinel:
         payload = (f"{ip},{port},{self.myid},{self.current_epoch},"
                    f"{master.name},{self.announce_addr(maddr)},{maddr.port},"
                    f"{master.config_epoch}")
-        if not link.cc.command(self._publish_cb(ri), ri.map_command("PUBLISH"),
-                               HELLO_CHANNEL, payload):
+        if not link.cc.command(self._reply_cb(ri, self._publish_reply),
+                               ri.map_command("PUBLISH"), HELLO_CHANNEL, payload):
             return False
         link.pending_commands += 1
         return True
@@ -1495,7 +1428,8 @@ class Sentinel:
 
     def send_ping(self, ri: Instance) -> bool:
         link = ri.link
-        if link.cc is None or not link.cc.command(self._ping_cb(ri), ri.map_command("PING")):
+        if link.cc is None or not link.cc.command(self._reply_cb(ri, self._ping_reply),
+                                                  ri.map_command("PING")):
             return False
         link.pending_commands += 1
         link.last_ping_time = mstime()
@@ -1520,7 +1454,7 @@ class Sentinel:
         ping_period = min(ri.down_after_period, self.ping_period)
         if not ri.flags & SENTINEL and (ri.info_refresh == 0
                                         or now - ri.info_refresh > info_period):
-            if link.cc.command(self._info_cb(ri), ri.map_command("INFO")):
+            if link.cc.command(self._reply_cb(ri, self._info_reply), ri.map_command("INFO")):
                 link.pending_commands += 1
         if now - link.last_pong_time > ping_period and \
                 now - link.last_ping_time > ping_period // 2:
@@ -1590,7 +1524,8 @@ class Sentinel:
             if not forced and mstime() - ri.last_master_down_reply_time < self.ask_period:
                 continue
             runid = self.myid if master.failover_state > ST_NONE else "*"
-            if ri.link.cc.command(self._is_master_down_cb(ri), ri.map_command("SENTINEL"),
+            if ri.link.cc.command(self._reply_cb(ri, self._is_master_down_reply),
+                                  ri.map_command("SENTINEL"),
                                   "is-master-down-by-addr", self.announce_addr(master.addr),
                                   str(master.addr.port), str(self.current_epoch), runid):
                 ri.link.pending_commands += 1

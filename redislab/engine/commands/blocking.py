@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from .. import errors as E
 from ..errors import CommandError
-from ..keyspace import Database, ZSet
+from ..keyspace import ZSet
 from ..resp import NULL_ARRAY, ErrorReply
 from ..server import Blocked, Client
 from .keys import lookup_write

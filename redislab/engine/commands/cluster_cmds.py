@@ -340,6 +340,16 @@ def cluster_delslotsrange(c: Client, args: list[bytes]) -> Any:
     return _addslotsrange(c, args, True)
 
 
+def _setslot_target(st: cl.Cluster, arg: bytes, unknown: str) -> cl.ClusterNode:
+    """The master node named by ``arg`` (``unknown``: the error's words when none is)."""
+    n = st.lookup(arg)
+    if n is None:
+        raise CommandError(f"ERR {unknown} {_node_arg(arg)}")
+    if n.is_slave:
+        raise CommandError("ERR Target node is not a master")
+    return n
+
+
 @_sub("setslot", -4, "admin stale no_async_loading")
 def cluster_setslot(c: Client, args: list[bytes]) -> Any:
     st = _cluster(c)
@@ -348,34 +358,19 @@ def cluster_setslot(c: Client, args: list[bytes]) -> Any:
         raise CommandError("ERR Please use SETSLOT only with masters.")
     slot = _slot_or_reply(args[2])
     action = args[3].lower()
-    n: cl.ClusterNode | None
     if action == b"migrating" and len(args) == 5:
         if st.slots[slot] is not me:
             raise CommandError(f"ERR I'm not the owner of hash slot {slot}")
-        n = st.lookup(args[4])
-        if n is None:
-            raise CommandError(f"ERR I don't know about node {_node_arg(args[4])}")
-        if n.is_slave:
-            raise CommandError("ERR Target node is not a master")
-        st.migrating[slot] = n
+        st.migrating[slot] = _setslot_target(st, args[4], "I don't know about node")
     elif action == b"importing" and len(args) == 5:
         if st.slots[slot] is me:
             raise CommandError(f"ERR I'm already the owner of hash slot {slot}")
-        n = st.lookup(args[4])
-        if n is None:
-            raise CommandError(f"ERR I don't know about node {_node_arg(args[4])}")
-        if n.is_slave:
-            raise CommandError("ERR Target node is not a master")
-        st.importing[slot] = n
+        st.importing[slot] = _setslot_target(st, args[4], "I don't know about node")
     elif action == b"stable" and len(args) == 4:
         st.importing.pop(slot, None)
         st.migrating.pop(slot, None)
     elif action == b"node" and len(args) == 5:
-        n = st.lookup(args[4])
-        if n is None:
-            raise CommandError(f"ERR Unknown node {_node_arg(args[4])}")
-        if n.is_slave:
-            raise CommandError("ERR Target node is not a master")
+        n = _setslot_target(st, args[4], "Unknown node")
         if st.slots[slot] is me and n is not me and st.count_keys_in_slot(slot) != 0:
             raise CommandError(f"ERR Can't assign hashslot {slot} to a different node while I "
                                f"still hold keys for this hash slot.")

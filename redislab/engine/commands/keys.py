@@ -812,24 +812,20 @@ def _expire(c: Any, args: list[bytes], name: str, relative: bool, seconds: bool)
     return 1
 
 
-@_cmd("expire", -3, "write fast", keys=(1, 1, 1))
-def expire(c: Any, args: list[bytes]) -> Any:
-    return _expire(c, args, "expire", True, True)
+def _expire_variant(name: str, relative: bool, seconds: bool) -> Any:
+    def handler(c: Any, args: list[bytes]) -> Any:
+        return _expire(c, args, name, relative, seconds)
+    return handler
 
 
-@_cmd("pexpire", -3, "write fast", keys=(1, 1, 1))
-def pexpire(c: Any, args: list[bytes]) -> Any:
-    return _expire(c, args, "pexpire", True, False)
-
-
-@_cmd("expireat", -3, "write fast", keys=(1, 1, 1))
-def expireat(c: Any, args: list[bytes]) -> Any:
-    return _expire(c, args, "expireat", False, True)
-
-
-@_cmd("pexpireat", -3, "write fast", keys=(1, 1, 1))
-def pexpireat(c: Any, args: list[bytes]) -> Any:
-    return _expire(c, args, "pexpireat", False, False)
+# name, relative (to now: not a unix time), in seconds (not milliseconds)
+for _name, _relative, _seconds in (
+    ("expire", True, True),
+    ("pexpire", True, False),
+    ("expireat", False, True),
+    ("pexpireat", False, False),
+):
+    _cmd(_name, -3, "write fast", keys=(1, 1, 1))(_expire_variant(_name, _relative, _seconds))
 
 
 def _ttl(c: Any, key: bytes, ms: bool, absolute: bool) -> int:
@@ -845,24 +841,20 @@ def _ttl(c: Any, key: bytes, ms: bool, absolute: bool) -> int:
     return ttl if ms else (ttl + 500) // 1000
 
 
-@_cmd("ttl", 2, "readonly fast", keys=(1, 1, 1))
-def ttl(c: Any, args: list[bytes]) -> Any:
-    return _ttl(c, args[1], False, False)
+def _ttl_variant(ms: bool, absolute: bool) -> Any:
+    def handler(c: Any, args: list[bytes]) -> Any:
+        return _ttl(c, args[1], ms, absolute)
+    return handler
 
 
-@_cmd("pttl", 2, "readonly fast", keys=(1, 1, 1))
-def pttl(c: Any, args: list[bytes]) -> Any:
-    return _ttl(c, args[1], True, False)
-
-
-@_cmd("expiretime", 2, "readonly fast", keys=(1, 1, 1))
-def expiretime(c: Any, args: list[bytes]) -> Any:
-    return _ttl(c, args[1], False, True)
-
-
-@_cmd("pexpiretime", 2, "readonly fast", keys=(1, 1, 1))
-def pexpiretime(c: Any, args: list[bytes]) -> Any:
-    return _ttl(c, args[1], True, True)
+# name, in milliseconds, absolute (a unix time, not the time left)
+for _name, _ms, _absolute in (
+    ("ttl", False, False),
+    ("pttl", True, False),
+    ("expiretime", False, True),
+    ("pexpiretime", True, True),
+):
+    _cmd(_name, 2, "readonly fast", keys=(1, 1, 1))(_ttl_variant(_ms, _absolute))
 
 
 @_cmd("persist", 2, "write fast", keys=(1, 1, 1))

@@ -260,9 +260,9 @@ def _where(raw: bytes) -> int:
     raise CommandError(E.SYNTAX)
 
 
-def _range(lst: deque, start: int, end: int, reverse: bool = False) -> list[bytes]:
-    """``addListRangeReply``: elements start..end (inclusive, negative from the end)."""
-    n = len(lst)
+def index_span(start: int, end: int, n: int) -> tuple[int, int] | None:
+    """LRANGE's, LTRIM's and ZRANGE's ranks (inclusive, negative from the end) inside
+    ``n`` elements: clamped, or None when they select nothing."""
     if start < 0:
         start += n
     if end < 0:
@@ -270,9 +270,17 @@ def _range(lst: deque, start: int, end: int, reverse: bool = False) -> list[byte
     if start < 0:
         start = 0
     if start > end or start >= n:
+        return None
+    return start, min(end, n - 1)
+
+
+def _range(lst: deque, start: int, end: int, reverse: bool = False) -> list[bytes]:
+    """``addListRangeReply``: elements start..end (inclusive, negative from the end)."""
+    n = len(lst)
+    span = index_span(start, end, n)
+    if span is None:
         return []
-    if end >= n:
-        end = n - 1
+    start, end = span
     if start == 0 and end == n - 1:
         out = list(lst)
     elif start > n - 1 - end:  # nearer the tail: walk from there
@@ -523,18 +531,11 @@ def ltrim(c: Client, args: list[bytes]) -> Any:
     if lst is None:
         return OK
     n = len(lst)
-    if start < 0:
-        start += n
-    if end < 0:
-        end += n
-    if start < 0:
-        start = 0
-    if start > end or start >= n:
+    span = index_span(start, end, n)
+    if span is None:
         ltrim_n, rtrim_n = n, 0
     else:
-        if end >= n:
-            end = n - 1
-        ltrim_n, rtrim_n = start, n - end - 1
+        ltrim_n, rtrim_n = span[0], n - span[1] - 1
     kept = n - ltrim_n - rtrim_n
     if kept < ltrim_n + rtrim_n:
         keep = list(islice(lst, ltrim_n, ltrim_n + kept))

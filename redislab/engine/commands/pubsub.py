@@ -14,26 +14,23 @@ def _count(c: Client) -> int:
     return len(c.channels) + len(c.patterns)
 
 
+def _sub(c: Client, names: list[bytes], mine: set[bytes], table: dict, kind: bytes) -> Any:
+    for name in names:
+        if name not in mine:
+            mine.add(name)
+            table.setdefault(name, set()).add(c)
+        c.send(Push([kind, name, _count(c)]))
+    return NO_REPLY
+
+
 @command("subscribe", -2, "pubsub noscript loading stale", group="pubsub")
 def subscribe(c: Client, args: list[bytes]) -> Any:
-    srv = c.server
-    for ch in args[1:]:
-        if ch not in c.channels:
-            c.channels.add(ch)
-            srv.channels.setdefault(ch, set()).add(c)
-        c.send(Push([b"subscribe", ch, _count(c)]))
-    return NO_REPLY
+    return _sub(c, args[1:], c.channels, c.server.channels, b"subscribe")
 
 
 @command("psubscribe", -2, "pubsub noscript loading stale", group="pubsub")
 def psubscribe(c: Client, args: list[bytes]) -> Any:
-    srv = c.server
-    for p in args[1:]:
-        if p not in c.patterns:
-            c.patterns.add(p)
-            srv.patterns.setdefault(p, set()).add(c)
-        c.send(Push([b"psubscribe", p, _count(c)]))
-    return NO_REPLY
+    return _sub(c, args[1:], c.patterns, c.server.patterns, b"psubscribe")
 
 
 def _unsub(c: Client, names: list[bytes], mine: set[bytes], table: dict, kind: bytes) -> Any:

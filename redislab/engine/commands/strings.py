@@ -53,6 +53,11 @@ def _check_length(c: Any, size: int, append: int) -> None:
 
 NX, XX, EX, PX, KEEPTTL, GET, EXAT, PXAT, PERSIST = (1 << i for i in range(9))
 _EXPIRES = EX | PX | EXAT | PXAT
+# EX, PX, EXAT, PXAT: (flag, the flags that refuse it: KEEPTTL, PERSIST, the other three)
+_EXPIRE_OPTIONS = {
+    opt: (flag, KEEPTTL | PERSIST | (_EXPIRES & ~flag))
+    for opt, flag in ((b"ex", EX), (b"px", PX), (b"exat", EXAT), (b"pxat", PXAT))
+}
 
 
 def parse_extended(args: list[bytes], for_set: bool) -> tuple[int, bytes | None]:
@@ -74,20 +79,8 @@ def parse_extended(args: list[bytes], for_set: bool) -> tuple[int, bytes | None]
             flags |= KEEPTTL
         elif opt == b"persist" and not for_set and not flags & (_EXPIRES | KEEPTTL):
             flags |= PERSIST
-        elif opt == b"ex" and not flags & (KEEPTTL | PERSIST | EXAT | PX | PXAT) and has_next:
-            flags |= EX
-            expire = args[j + 1]
-            j += 1
-        elif opt == b"px" and not flags & (KEEPTTL | PERSIST | EX | EXAT | PXAT) and has_next:
-            flags |= PX
-            expire = args[j + 1]
-            j += 1
-        elif opt == b"exat" and not flags & (KEEPTTL | PERSIST | EX | PX | PXAT) and has_next:
-            flags |= EXAT
-            expire = args[j + 1]
-            j += 1
-        elif opt == b"pxat" and not flags & (KEEPTTL | PERSIST | EX | EXAT | PX) and has_next:
-            flags |= PXAT
+        elif (option := _EXPIRE_OPTIONS.get(opt)) and not flags & option[1] and has_next:
+            flags |= option[0]
             expire = args[j + 1]
             j += 1
         else:

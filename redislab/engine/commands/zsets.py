@@ -23,11 +23,11 @@ from ..errors import CommandError
 from ..keyspace import Database, ZSet
 from ..resp import NULL_ARRAY, Double
 from ..server import Client
-from . import command
+from . import Handler, command
 from .blocking import BlockState, Waiter, block, parse_mpop
 from .lists import (
     EMPTY_SCAN, LONG_MAX, check_random_count, d2string, filter_pattern, g17, get_read,
-    get_write, lookup_write, parse_long, parse_positive, parse_range_long, parse_scan_cursor,
+    get_write, index_span, lookup_write, parse_long, parse_positive, parse_range_long, parse_scan_cursor,
     parse_scan_options, scan_members, signal_key,
 )
 from .util import parse_float, parse_int, parse_timeout, strtod_range
@@ -167,6 +167,12 @@ def _lex_nonempty(lo: _Lex, hi: _Lex) -> bool:
     return not (cmp > 0 or (cmp == 0 and (lo.ex or hi.ex)))
 
 
+def _lex_in_range(order: list[tuple[float, bytes]], lo: _Lex, hi: _Lex) -> bool:
+    """``zslIsInLexRange``: may some member be inside the range?"""
+    return (bool(order) and _lex_nonempty(lo, hi)
+            and _gte_min(order[-1][1], lo) and _lte_max(order[0][1], hi))
+
+
 def _lex_bisect(z: ZSet, lo: _Lex, hi: _Lex) -> tuple[int, int]:
     """[lo, hi) for a sorted set whose members are in lexicographic order (same scores)."""
     order = z.order
@@ -185,9 +191,7 @@ def _lex_bisect(z: ZSet, lo: _Lex, hi: _Lex) -> tuple[int, int]:
 def _lex_first(c: Client, z: ZSet, lo: _Lex, hi: _Lex) -> int | None:
     """``zzlFirstInLexRange`` / ``zslFirstInLexRange``: index to start a forward walk."""
     order = z.order
-    if not order or not _lex_nonempty(lo, hi):
-        return None
-    if not _gte_min(order[-1][1], lo) or not _lte_max(order[0][1], hi):
+    if not _lex_in_range(order, lo, hi):
         return None
     if is_listpack(c, z):
         for i, (_, m) in enumerate(order):
@@ -201,9 +205,7 @@ def _lex_first(c: Client, z: ZSet, lo: _Lex, hi: _Lex) -> int | None:
 def _lex_last(c: Client, z: ZSet, lo: _Lex, hi: _Lex) -> int | None:
     """``zzlLastInLexRange`` / ``zslLastInLexRange``: index to start a backward walk."""
     order = z.order
-    if not order or not _lex_nonempty(lo, hi):
-        return None
-    if not _gte_min(order[-1][1], lo) or not _lte_max(order[0][1], hi):
+    if not _lex_in_range(order, lo, hi):
         return None
     if is_listpack(c, z):
         for i in range(len(order) - 1, -1, -1):
@@ -475,17 +477,11 @@ def _zrange_generic(c: Client, args: list[bytes], argc_start: int, store: bool,
     order = z.order
     size = len(order)
     if rangetype == RANK:
-        if start < 0:
-            start += size
-        if end < 0:
-            end += size
-        if start < 0:
-            start = 0
-        if start > end or start >= size:
+        span = index_span(start, end, size)
+        if span is None:
             pairs: list[tuple[float, bytes]] = []
         else:
-            if end >= size:
-                end = size - 1
+            start, end = span
             if reverse:
                 pairs = order[size - 1 - end : size - start]
                 pairs.reverse()
@@ -550,39 +546,24 @@ def _lex_walk(c: Client, z: ZSet, lo: _Lex, hi: _Lex, reverse: bool, offset: int
     return out
 
 
-@command("zrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set")
-def zrange(c: Client, args: list[bytes]) -> Any:
-    return _zrange_generic(c, args, 1, False, AUTO, AUTO)
+def _zrange_variant(argc_start: int, store: bool, rangetype: int, direction: int) -> Handler:
+    def handler(c: Client, args: list[bytes]) -> Any:
+        return _zrange_generic(c, args, argc_start, store, rangetype, direction)
+    return handler
 
 
-@command("zrangestore", -5, "write denyoom", keys=(1, 2, 1), group="sorted-set")
-def zrangestore(c: Client, args: list[bytes]) -> Any:
-    return _zrange_generic(c, args, 2, True, AUTO, AUTO)
-
-
-@command("zrevrange", -4, "readonly", keys=(1, 1, 1), group="sorted-set")
-def zrevrange(c: Client, args: list[bytes]) -> Any:
-    return _zrange_generic(c, args, 1, False, RANK, REVERSE)
-
-
-@command("zrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set")
-def zrangebyscore(c: Client, args: list[bytes]) -> Any:
-    return _zrange_generic(c, args, 1, False, SCORE, FORWARD)
-
-
-@command("zrevrangebyscore", -4, "readonly", keys=(1, 1, 1), group="sorted-set")
-def zrevrangebyscore(c: Client, args: list[bytes]) -> Any:
-    return _zrange_generic(c, args, 1, False, SCORE, REVERSE)
-
-
-@command("zrangebylex", -4, "readonly", keys=(1, 1, 1), group="sorted-set")
-def zrangebylex(c: Client, args: list[bytes]) -> Any:
-    return _zrange_generic(c, args, 1, False, LEX, FORWARD)
-
-
-@command("zrevrangebylex", -4, "readonly", keys=(1, 1, 1), group="sorted-set")
-def zrevrangebylex(c: Client, args: list[bytes]) -> Any:
-    return _zrange_generic(c, args, 1, False, LEX, REVERSE)
+# ZRANGE and its older forms are all ``zrangeGenericCommand``:
+# name, arity, flags, keys, (argc_start, store, rangetype, direction)
+for _name, _arity, _flags, _keys, _how in (
+    ("zrange", -4, "readonly", (1, 1, 1), (1, False, AUTO, AUTO)),
+    ("zrangestore", -5, "write denyoom", (1, 2, 1), (2, True, AUTO, AUTO)),
+    ("zrevrange", -4, "readonly", (1, 1, 1), (1, False, RANK, REVERSE)),
+    ("zrangebyscore", -4, "readonly", (1, 1, 1), (1, False, SCORE, FORWARD)),
+    ("zrevrangebyscore", -4, "readonly", (1, 1, 1), (1, False, SCORE, REVERSE)),
+    ("zrangebylex", -4, "readonly", (1, 1, 1), (1, False, LEX, FORWARD)),
+    ("zrevrangebylex", -4, "readonly", (1, 1, 1), (1, False, LEX, REVERSE)),
+):
+    command(_name, _arity, _flags, keys=_keys, group="sorted-set")(_zrange_variant(*_how))
 
 
 # --------------------------------------------------------------------------- ZREMRANGEBY*
@@ -611,18 +592,10 @@ def zremrangebyrank(c: Client, args: list[bytes]) -> Any:
     z = get_write(c.db, key, ZSet)
     if z is None:
         return 0
-    size = len(z)
-    if start < 0:
-        start += size
-    if end < 0:
-        end += size
-    if start < 0:
-        start = 0
-    if start > end or start >= size:
+    span = index_span(start, end, len(z))
+    if span is None:
         return 0
-    if end >= size:
-        end = size - 1
-    return _remove_span(c, key, z, start, end + 1)
+    return _remove_span(c, key, z, span[0], span[1] + 1)
 
 
 @command("zremrangebyscore", 4, "write", keys=(1, 1, 1), group="sorted-set")
