@@ -5,122 +5,38 @@ engine nodes and sentinels (``redislab server`` / ``redislab sentinel``) or real
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-ROOT = Path(__file__).resolve().parent.parent
+from _common import FAST, Proc, binary, wait_until
+
 NAME = "mymaster"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise SystemExit(f"{name} not found on PATH (apt-get install redis-server "
-                         f"redis-sentinel)")
-    return path
-
-
-def wait_until(fn: Callable[[], Any], timeout: float, what: str,
-               interval: float = 0.05) -> Any:
-    deadline = time.time() + timeout
-    last: Any = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (OSError, redis.exceptions.RedisError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise RuntimeError(f"timed out waiting for {what} (last: {last!r})")
-
-
-class Proc:
-    """A data node or a sentinel process."""
+class GroupProc(Proc):
+    """A data node or a sentinel process (``role`` node or sentinel); a sentinel reads
+    sentinel.conf in its directory."""
 
     def __init__(self, kind: str, role: str, args: list[str], port: int | None = None,
                  workdir: str | None = None):
-        self.kind = kind
+        super().__init__(kind, [*FAST, *args], port, workdir)
         self.role = role
-        self.port = port or free_port()
-        self.dir = workdir or tempfile.mkdtemp(prefix=f"redislab-bench-{role}-{kind}-")
-        self.logfile = os.path.join(self.dir, f"{role}.log")
-        self.args = args
-        self.proc: subprocess.Popen | None = None
 
     def command_line(self) -> list[str]:
-        if self.role == "sentinel":
-            conf = os.path.join(self.dir, "sentinel.conf")
-            base = ([sys.executable, "-m", "redislab", "sentinel"] if self.kind == "engine"
-                    else [_binary("redis-sentinel")])
-            return base + [conf]
-        base = ([sys.executable, "-m", "redislab", "server"] if self.kind == "engine"
-                else [_binary("redis-server")])
-        return base + ["--port", str(self.port), "--save", "", "--appendonly", "no",
-                       "--dir", self.dir, "--logfile", self.logfile,
-                       "--repl-diskless-sync-delay", "0", *self.args]
-
-    def start(self) -> "Proc":
-        self.proc = subprocess.Popen(self.command_line(), cwd=self.dir, env=_env(),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return self
-
-    def wait(self) -> "Proc":
-        def ping() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.role} on {self.port} exited")
-            with self.client() as r:
-                return bool(r.ping())
-
-        wait_until(ping, 20, f"{self.role} {self.port} to answer PING")
-        return self
+        if self.role != "sentinel":
+            return super().command_line()
+        base = ([sys.executable, "-m", "redislab", "sentinel"] if self.kind == "engine"
+                else [binary("redis-sentinel")])
+        return base + [os.path.join(self.dir, "sentinel.conf")]
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, decode_responses=True, socket_timeout=2,
                            socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self) -> None:
-        if self.alive():
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def log_text(self) -> str:
-        try:
-            return Path(self.logfile).read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def cleanup(self) -> None:
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Group:
@@ -131,13 +47,13 @@ class Group:
                  debug: tuple[str, ...] = ()):
         self.kind = kind
         self.debug = debug
-        master = Proc(kind, "node", [])
-        self.nodes = [master] + [Proc(kind, "node", ["--replicaof", "127.0.0.1",
+        master = GroupProc(kind, "node", [])
+        self.nodes = [master] + [GroupProc(kind, "node", ["--replicaof", "127.0.0.1",
                                                      str(master.port)])
                                  for _ in range(replicas)]
         self.sentinels = []
         for _ in range(sentinels):
-            s = Proc(kind, "sentinel", [])
+            s = GroupProc(kind, "sentinel", [])
             Path(s.dir, "sentinel.conf").write_text("\n".join([
                 f"port {s.port}", f'dir "{s.dir}"', f'logfile "{s.logfile}"',
                 f"sentinel monitor {NAME} 127.0.0.1 {master.port} {quorum}",
@@ -145,20 +61,20 @@ class Group:
                 f"sentinel failover-timeout {NAME} {failover_timeout}",
             ]) + "\n")
             self.sentinels.append(s)
-        self.dead: list[Proc] = []
+        self.dead: list[GroupProc] = []
 
     def start(self) -> "Group":
         for n in self.nodes:
-            n.start()
+            n.start(wait=False)
         for n in self.nodes:
-            n.wait()
+            n.wait_up()
         with self.nodes[0].client() as r:
             wait_until(lambda: r.info("replication")["connected_slaves"]
-                       == len(self.nodes) - 1, 20, "the replicas")
+                       == len(self.nodes) - 1, 20, what="the replicas")
         for s in self.sentinels:
-            s.start()
+            s.start(wait=False)
         for s in self.sentinels:
-            s.wait()
+            s.wait_up()
             if self.debug:
                 with s.client() as r:
                     r.execute_command("SENTINEL", "DEBUG", *self.debug)
@@ -168,7 +84,7 @@ class Group:
         for p in self.sentinels + self.nodes + self.dead:
             p.cleanup()
 
-    def node(self, port: int) -> Proc:
+    def node(self, port: int) -> GroupProc:
         return next(n for n in self.nodes if n.port == port)
 
     def agreed_master(self) -> int | None:
@@ -230,7 +146,7 @@ class Group:
                 return port
             return None
 
-        return int(wait_until(stable, timeout, "a stable group", 0.1))
+        return int(wait_until(stable, timeout, 0.1, "a stable group"))
 
     def kill_and_time(self, key: str) -> float:
         """SIGKILL the master; seconds until the sentinels name a new master that accepts
@@ -261,9 +177,9 @@ class Group:
                 raise RuntimeError("no failover within 120 s")
             time.sleep(0.01)
 
-    def restart_as_replica(self, victim: Proc, master: int) -> None:
-        again = Proc(self.kind, "node", ["--replicaof", "127.0.0.1", str(master)],
+    def restart_as_replica(self, victim: GroupProc, master: int) -> None:
+        again = GroupProc(self.kind, "node", ["--replicaof", "127.0.0.1", str(master)],
                      port=victim.port, workdir=victim.dir)
-        again.start().wait()
+        again.start()
         self.dead.remove(victim)
         self.nodes.append(again)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cluster import LABELS, Cluster, call, myself, nodes_view, slots_of, state  # noqa: E402
+from _cluster import Cluster, myself, nodes_view, slots_of, state  # noqa: E402
+from _common import LABELS, call  # noqa: E402
 
 FAILOVER_TARGET = 6.0
 

@@ -15,7 +15,6 @@ and the slots claimed twice in any view (must be 0).
 from __future__ import annotations
 
 import argparse
-import binascii
 import random
 import statistics
 import sys
@@ -24,17 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _cluster import (LABELS, Cluster, Conn, converged, myself, nodes_view,  # noqa: E402
-                      slots_of, state)
-
-
-def key_slot(key: bytes) -> int:
-    s = key.find(b"{")
-    if s != -1:
-        e = key.find(b"}", s + 1)
-        if e != -1 and e != s + 1:
-            key = key[s + 1:e]
-    return binascii.crc_hqx(key, 0) & 0x3FFF
+from _cluster import Cluster, converged, myself, nodes_view, slots_of, state  # noqa: E402
+from _common import LABELS, Conn  # noqa: E402
+from cluster_lab import key_slot  # noqa: E402 (tests/, put on the path by _common)
 
 
 def soak(kind: str, kills: int, node_timeout: int, seed: int) -> dict:

@@ -73,7 +73,7 @@ def main() -> int:
                 after = srv.rss_kb()
                 rows.append((srv.label, before, after, secs))
             finally:
-                srv.stop()
+                srv.cleanup()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -13,125 +13,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import FAST, LABELS, Conn, Proc, binary, wait_until  # noqa: E402
+
 TARGET = 3.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Conn:
-    """A minimal blocking RESP client (one command at a time)."""
-
-    def __init__(self, port: int):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.buf = b""
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def _line(self) -> bytes:
-        while b"\r\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed")
-            self.buf += data
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def call(self, *args: str) -> bytes | int | None:
-        parts = [a.encode() for a in args]
-        self.sock.sendall(b"*%d\r\n" % len(parts)
-                          + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b":":
-            return int(rest)
-        if kind in (b"+", b"-"):
-            return rest
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                data = self.sock.recv(65536)
-                if not data:
-                    raise ConnectionError("closed")
-                self.buf += data
-            value, self.buf = self.buf[:n], self.buf[n + 2:]
-            return value
-        raise ValueError(f"unexpected reply {line!r}")
-
-    def info(self, section: str) -> dict[str, str]:
-        raw = self.call("INFO", section)
-        assert isinstance(raw, bytes)
-        out = {}
-        for line in raw.decode().split("\r\n"):
-            if ":" in line and not line.startswith("#"):
-                k, _, v = line.partition(":")
-                out[k] = v
-        return out
-
-
-class Node:
-    def __init__(self, kind: str, *args: str):
-        self.kind = kind
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"redislab-bench-repl-{kind}-")
-        self.args = list(args)
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> "Node":
-        common = ["--port", str(self.port), "--save", "", "--appendonly", "no",
-                  "--dir", self.dir, "--logfile", os.path.join(self.dir, "node.log"),
-                  "--repl-diskless-sync-delay", "0", *self.args]
-        if self.kind == "engine":
-            cmd = [sys.executable, "-m", "redislab", "server", *common]
-        else:
-            exe = shutil.which("redis-server")
-            if not exe:
-                raise SystemExit("redis-server not found on PATH")
-            cmd = [exe, *common]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-        self.proc = subprocess.Popen(cmd, cwd=self.dir, env=env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.kind} node exited with {self.proc.returncode}")
-            try:
-                c = Conn(self.port)
-                ok = c.call("PING") == b"PONG"
-                c.close()
-                if ok:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.kind} node on port {self.port} did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -144,24 +35,16 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
-def wait_for(fn, timeout: float, what: str) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if fn():
-            return
-        time.sleep(0.01)
-    raise SystemExit(f"timed out waiting for {what}")
-
-
 def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float, list[float]]:
     """(seconds until redis-cli --pipe returned, seconds until both replicas caught up,
     CPU seconds the master and each replica spent meanwhile)."""
-    master = Node(kind).start()
-    replicas: list[Node] = []
+    master = Proc(kind, FAST).start()
+    replicas: list[Proc] = []
     conns: list[Conn] = []
     try:
         for _ in range(2):
-            replicas.append(Node(kind, "--replicaof", "127.0.0.1", str(master.port)).start())
+            replicas.append(Proc(kind, [*FAST, "--replicaof", "127.0.0.1",
+                                        str(master.port)]).start())
         mc = Conn(master.port)
         conns.append(mc)
         rcs = [Conn(r.port) for r in replicas]
@@ -172,10 +55,8 @@ def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float, list[f
             return sum("state=online" in v for k, v in info.items()
                        if k.startswith("slave")) == 2
 
-        wait_for(online, 30, "two replicas online")
-        cli = shutil.which("redis-cli")
-        if not cli:
-            raise SystemExit("redis-cli not found on PATH")
+        wait_until(online, 30, 0.01, "two replicas online")
+        cli = binary("redis-cli")
         nodes = [master, *replicas]
         cpu0 = [cpu_seconds(n.proc.pid) for n in nodes]  # type: ignore[union-attr]
         t0 = time.perf_counter()
@@ -194,7 +75,7 @@ def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float, list[f
                     return False
             return True
 
-        wait_for(caught_up, 600, "replicas to catch up")
+        wait_until(caught_up, 600, 0.01, "replicas to catch up")
         t_all = time.perf_counter() - t0
         cpu = [cpu_seconds(n.proc.pid) - c0 for n, c0 in zip(nodes, cpu0)]  # type: ignore
         return t_pipe, t_all, cpu
@@ -202,7 +83,7 @@ def run_once(kind: str, keys: int, payload: bytes) -> tuple[float, float, list[f
         for c in conns:
             c.close()
         for n in replicas + [master]:
-            n.stop()
+            n.cleanup()
 
 
 def main() -> int:
@@ -222,7 +103,7 @@ def main() -> int:
                 best = t
         assert best is not None
         results[kind] = best
-        label = "redis-server" if kind == "real" else "engine"
+        label = LABELS[kind]
         cpu = ", ".join(f"{x:.2f}" for x in best[2])
         print(f"{label:13s} pipe {best[0]:7.3f}s   replicas caught up {best[1]:7.3f}s   "
               f"({args.keys / best[1]:,.0f} keys/s end to end; CPU s master, replicas: {cpu})")

@@ -83,7 +83,7 @@ def main() -> int:
                         results[srv.kind][key] = max(rps, results[srv.kind].get(key, 0.0))
     finally:
         for srv in servers:
-            srv.stop()
+            srv.cleanup()
 
     print(f"\nredis-benchmark -t set,get -c {args.clients} -n {n} "
           f"(fakeredis -n {fake_n}), requests/s"

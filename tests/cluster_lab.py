@@ -5,17 +5,29 @@ parsed, convergence, failover waits). Everything goes through TCP and RESP, or r
 
 from __future__ import annotations
 
+import binascii
 import re
 import subprocess
 import time
 from typing import Iterable
 
-from nodes import Node, RawClient, require_binary
+from nodes import Node, RawClient, require_binary, wait_until
 
 NODE_LINE = re.compile(
     r"^(?P<id>[0-9a-f]{40}) (?P<ip>[0-9.]*):(?P<port>\d+)@(?P<cport>\d+) "
     r"(?P<flags>[a-z?,]+) (?P<master>[0-9a-f]{40}|-) (?P<ping>\d+) (?P<pong>\d+) "
     r"(?P<epoch>\d+) (?P<link>connected|disconnected)(?P<slots>( \S+)*)$")
+
+
+def key_slot(key: bytes) -> int:
+    """The hash slot of ``key``: CRC16 (XMODEM) of the key or of its ``{hash tag}``, mod
+    16384 (written here from the cluster spec, not taken from the engine)."""
+    s = key.find(b"{")
+    if s != -1:
+        e = key.find(b"}", s + 1)
+        if e != -1 and e != s + 1:
+            key = key[s + 1:e]
+    return binascii.crc_hqx(key, 0) & 0x3FFF
 
 
 def parse_nodes(text: str) -> list[dict]:
@@ -65,6 +77,13 @@ def settle_writable_delay(started: float) -> None:
     left = started + WRITABLE_DELAY + 0.3 - time.time()
     if left > 0:
         time.sleep(left)
+
+
+def wait_for(pred, timeout: float = 30.0, what: str = "condition", interval: float = 0.05):
+    """``wait_until`` that passes over what a node not up, or a cluster not converged yet,
+    raises (a refused connection, a failed check, a node missing from a view)."""
+    return wait_until(pred, timeout, interval, what,
+                      errors=(OSError, AssertionError, KeyError, StopIteration, ValueError))
 
 
 class ClusterLab:
@@ -154,19 +173,7 @@ class ClusterLab:
 
     # ------------------------------------------------------------------ waiting
 
-    def wait(self, pred, timeout: float = 30.0, what: str = "condition",
-             interval: float = 0.05):
-        deadline = time.time() + timeout
-        last: Exception | None = None
-        while time.time() < deadline:
-            try:
-                v = pred()
-                if v:
-                    return v
-            except (OSError, AssertionError, KeyError, StopIteration, ValueError) as exc:
-                last = exc
-            time.sleep(interval)
-        raise AssertionError(f"timed out waiting for {what} (last error: {last!r})")
+    wait = staticmethod(wait_for)
 
     def converged(self, nodes: list[Node] | None = None) -> bool:
         """Every live node: cluster_state:ok, all slots covered by one master each, the same

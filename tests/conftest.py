@@ -21,18 +21,14 @@ from nodes import Node, RawClient  # noqa: E402
 
 @pytest.fixture(scope="session")
 def real_node():
-    node = Node("real")
-    node.start()
-    yield node
-    node.stop()
+    with Node("real") as node:
+        yield node
 
 
 @pytest.fixture(scope="session")
 def engine_node():
-    node = Node("engine")
-    node.start()
-    yield node
-    node.stop()
+    with Node("engine") as node:
+        yield node
 
 
 def _fresh(node: Node) -> RawClient:

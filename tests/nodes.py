@@ -1,7 +1,10 @@
 """Start and talk to real nodes in tests: the engine (``redislab server`` subprocesses) and
-Debian's ``redis-server``, plus a raw RESP client that returns a reply's exact bytes.
+Debian's ``redis-server``, plus a raw RESP client that returns a reply's exact bytes, a poll
+loop and a reader of a node's whole keyspace.
 
 Everything here goes through the same doors a user has: processes, TCP ports, RESP.
+Importing this module needs only the standard library (pytest and redis-py are imported
+where they are used), so the benches share ``free_port``, ``wait_ping`` and ``wait_until``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterable
-
-import pytest
+from typing import Any, Callable, Iterable, Self
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -43,6 +44,8 @@ def require_binary(name: str) -> str:
     """Path of a binary the tests need; in CI its absence is a failure, not a skip."""
     path = shutil.which(name)
     if path is None:
+        import pytest
+
         msg = f"{name} not found on PATH (apt-get install redis-server redis-tools redis-sentinel)"
         if IN_CI:
             pytest.fail(msg)
@@ -68,6 +71,59 @@ def wait_ping(port: int, timeout: float = 10.0, password: str | None = None,
             last = exc
         time.sleep(0.05)
     raise RuntimeError(f"node on port {port} did not answer PING: {last}")
+
+
+def wait_until(fn: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+               what: str = "condition",
+               errors: tuple[type[BaseException], ...] | None = None) -> Any:
+    """Call ``fn`` until it returns something truthy and return that; an exception in
+    ``errors`` (by default OSError and redis-py's errors: a node down, restarting or not
+    ready yet) counts as "not yet". After ``timeout`` seconds: AssertionError naming
+    ``what`` and the last value or exception."""
+    if errors is None:
+        import redis
+
+        errors = (OSError, redis.exceptions.RedisError)
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+        except errors as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+def read_value(r: Any, key: bytes) -> tuple[str, Any]:
+    """(type, value) of ``key`` through the redis-py client ``r``: bytes, a list, a dict
+    (hash; zset member -> score) or a set."""
+    t = r.type(key).decode()
+    if t == "string":
+        return t, r.get(key)
+    if t == "list":
+        return t, r.lrange(key, 0, -1)
+    if t == "hash":
+        return t, r.hgetall(key)
+    if t == "set":
+        return t, r.smembers(key)
+    if t == "zset":
+        return t, dict(r.zrange(key, 0, -1, withscores=True))
+    raise AssertionError(f"unexpected type {t} for {key!r}")
+
+
+def contents(node: "Node", dbs: Iterable[int] = range(16), password: str | None = None) -> dict:
+    """Every key of a node: {(db, key): (type, value, pttl)}."""
+    out = {}
+    for db in dbs:
+        with node.client(db=db, password=password) as r:
+            for key in r.keys(b"*"):
+                t, v = read_value(r, key)
+                out[(db, key)] = (t, v, r.pttl(key))
+    return out
 
 
 class Node:
@@ -98,18 +154,25 @@ class Node:
                 opts += [k, *v]
         return base + opts + self.args
 
-    def start(self, wait: bool = True, password: str | None = None) -> "Node":
+    def start(self, wait: bool = True, password: str | None = None,
+              timeout: float = 10.0) -> Self:
         self.proc = subprocess.Popen(
             self.command_line(), cwd=self.dir, stdout=subprocess.DEVNULL,
             stderr=open(os.path.join(self.dir, "stderr.log"), "ab"),
         )
         if wait:
-            wait_ping(self.port, password=password, proc=self.proc)
+            wait_ping(self.port, timeout, password=password, proc=self.proc)
         return self
 
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        """Send ``sig`` and wait for the exit (SIGKILL after ``timeout``); the directory
+        stays, for a restart on the same files."""
+        if not self.alive():
             return
+        assert self.proc is not None
         self.proc.send_signal(sig)
         try:
             self.proc.wait(timeout)
@@ -119,6 +182,11 @@ class Node:
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+    def cleanup(self, sig: int = signal.SIGKILL) -> None:
+        """End the process (SIGKILL unless said) and remove its directory."""
+        self.stop(sig)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def wait_exit(self, timeout: float = 10.0) -> int:
         assert self.proc is not None
@@ -144,12 +212,11 @@ class Node:
         res = subprocess.run(cmd, input=stdin, capture_output=True, timeout=60)
         return res.stdout.decode(errors="replace")
 
-    def __enter__(self) -> "Node":
+    def __enter__(self) -> Self:
         return self.start() if self.proc is None else self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self.cleanup(signal.SIGTERM)
 
 
 class RawClient:

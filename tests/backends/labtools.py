@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 
-from nodes import IN_CI, require_binary
+from nodes import IN_CI, require_binary, wait_until
 
 from redislab.backends import BaseBackend, get_backend
 from redislab.backends.base import needed_ports, port_free
@@ -109,19 +109,9 @@ def up_on_free_ports(lab: BaseBackend, topo: Topology, tries: int = 3) -> None:
 
 def wait_for(fn: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1,
              what: str = "condition") -> Any:
-    """Poll ``fn`` until it returns something truthy; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-        except Exception as exc:  # a node restarting, a link coming up
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+    """Poll ``fn`` until it returns something truthy; any exception (a node restarting, a
+    link coming up) counts as "not yet"; fail with ``what`` after ``timeout``."""
+    return wait_until(fn, timeout, interval, what, errors=(Exception,))
 
 
 def docker_objects(label: str) -> list[str]:

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+import nodes
 from nodes import Node, require_binary
 
 MANIFEST = "appendonlydir/appendonly.aof.manifest"
@@ -38,29 +39,9 @@ def write_workload(node: Node) -> None:
     r.set(b"bin", bytes(range(256)))
 
 
-def read_value(r, key: bytes):
-    t = r.type(key).decode()
-    if t == "string":
-        return t, r.get(key)
-    if t == "list":
-        return t, r.lrange(key, 0, -1)
-    if t == "hash":
-        return t, r.hgetall(key)
-    if t == "set":
-        return t, r.smembers(key)
-    if t == "zset":
-        return t, r.zrange(key, 0, -1, withscores=True)
-    raise AssertionError(f"unexpected type {t}")
-
-
-def contents(node: Node, dbs=range(16)) -> dict:
-    out = {}
-    for db in dbs:
-        r = node.client(db=db)
-        for key in r.keys(b"*"):
-            ttl = r.pttl(key)
-            out[(db, key)] = (*read_value(r, key), ttl > 0)
-    return out
+def contents(node: Node) -> dict:
+    """Every key: {(db, key): (type, value, has a TTL)} (the TTL itself counts down)."""
+    return {k: (t, v, ttl > 0) for k, (t, v, ttl) in nodes.contents(node).items()}
 
 
 EXPECTED = {

@@ -16,7 +16,6 @@ formats and error texts with.
 
 from __future__ import annotations
 
-import binascii
 import concurrent.futures
 import os
 import random
@@ -28,8 +27,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from cluster_lab import (NODE_LINE, ClusterLab, bulk_text, parse_nodes, settle_writable_delay,
-                         slot_set)
+from cluster_lab import (NODE_LINE, ClusterLab, bulk_text, key_slot, parse_nodes,
+                         settle_writable_delay, slot_set, wait_for)
 from nodes import Node, RawClient
 
 pytestmark = pytest.mark.timeout(200)
@@ -40,15 +39,6 @@ INFO_FIELDS_FRESH = [
     "cluster_my_epoch", "cluster_stats_messages_sent", "cluster_stats_messages_received",
     "total_cluster_links_buffer_limit_exceeded",
 ]
-
-
-def key_slot(key: bytes) -> int:
-    s = key.find(b"{")
-    if s != -1:
-        e = key.find(b"}", s + 1)
-        if e != -1 and e != s + 1:
-            key = key[s + 1:e]
-    return binascii.crc_hqx(key, 0) & 0x3FFF
 
 
 def key_for_slot(slot: int, prefix: str = "k") -> str:
@@ -74,21 +64,6 @@ def mask(reply: bytes, ids: dict[bytes, bytes], ports: dict[int, str]) -> bytes:
 
 def log_has(node: Node, text: str) -> bool:
     return text in node.log_text()
-
-
-def wait_for(pred, timeout: float = 30.0, what: str = "condition", interval: float = 0.05):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            v = pred()
-        except (OSError, AssertionError, KeyError, ValueError, StopIteration) as exc:
-            last = exc
-        else:
-            if v:
-                return v
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what} ({last!r})")
 
 
 # ============================================================================ differential

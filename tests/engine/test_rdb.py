@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from nodes import Node, RawClient, require_binary
+from nodes import Node, RawClient, contents, read_value, require_binary
 
 from redislab.engine import rdb
 from redislab.engine.keyspace import Keyspace, ZSet
@@ -86,32 +86,6 @@ def populate(node: Node) -> dict:
     s(3, b"in3", b"three")
     s(15, b"in15", b"fifteen")
     return exp
-
-
-def read_value(r, key: bytes):
-    t = r.type(key).decode()
-    if t == "string":
-        return t, r.get(key)
-    if t == "list":
-        return t, r.lrange(key, 0, -1)
-    if t == "hash":
-        return t, r.hgetall(key)
-    if t == "set":
-        return t, r.smembers(key)
-    if t == "zset":
-        return t, dict(r.zrange(key, 0, -1, withscores=True))
-    raise AssertionError(f"unexpected type {t} for {key!r}")
-
-
-def contents(node: Node, dbs=range(16)) -> dict:
-    """Every key of a node: {(db, key): (type, value, pttl)}."""
-    out = {}
-    for db in dbs:
-        r = node.client(db=db)
-        for key in r.keys(b"*"):
-            t, v = read_value(r, key)
-            out[(db, key)] = (t, v, r.pttl(key))
-    return out
 
 
 def assert_same(got: dict, want: dict, ttl_tolerance_ms: int = 60_000) -> None:

@@ -13,12 +13,11 @@ import signal
 import socket
 import threading
 import time
-from typing import Any, Callable
 
 import pytest
 import redis
 
-from nodes import Node, RawClient, free_port
+from nodes import Node, RawClient, contents, free_port, wait_until
 
 FAST = ("--repl-diskless-sync-delay", "0")
 
@@ -38,22 +37,6 @@ REPLICA_FIELDS = [
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def wait_until(fn: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
-               what: str = "condition") -> Any:
-    deadline = time.time() + timeout
-    last: Any = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (OSError, redis.exceptions.ConnectionError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
 
 
 def info_fields(node: Node, section: str = "replication",
@@ -83,28 +66,9 @@ def stats(node: Node, password: str | None = None) -> tuple[int, int, int]:
     return int(s["sync_full"]), int(s["sync_partial_ok"]), int(s["sync_partial_err"])
 
 
-def digest(node: Node, password: str | None = None) -> list[tuple]:
-    """Every key of every database with its type and value, sorted."""
-    out: list[tuple] = []
-    for db in range(16):
-        c = node.client(db=db, password=password)
-        for key in c.keys("*"):
-            kind = c.type(key).decode()
-            if kind == "string":
-                value: Any = c.get(key)
-            elif kind == "list":
-                value = tuple(c.lrange(key, 0, -1))
-            elif kind == "hash":
-                value = tuple(sorted(c.hgetall(key).items()))
-            elif kind == "set":
-                value = tuple(sorted(c.smembers(key)))
-            elif kind == "zset":
-                value = tuple(c.zrange(key, 0, -1, withscores=True))
-            else:
-                value = kind
-            out.append((db, key, kind, value))
-        c.close()
-    return sorted(out)
+def digest(node: Node, password: str | None = None) -> dict:
+    """Every key of every database with its type and value (not its TTL)."""
+    return {k: (t, v) for k, (t, v, _) in contents(node, password=password).items()}
 
 
 def in_sync(master: Node, replica: Node, password: str | None = None) -> bool:

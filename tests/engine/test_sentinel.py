@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import redis
@@ -28,7 +26,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from redis.sentinel import Sentinel as PySentinel
 
-from nodes import Node, RawClient, free_port, require_binary, wait_ping
+from nodes import Node, RawClient, free_port, require_binary, wait_ping, wait_until
 
 # one worker runs the whole module (scripts/test.sh uses --dist loadgroup): the failovers
 # are timing-sensitive, and test_enough_kills counts the kills of the other tests
@@ -48,32 +46,16 @@ KILLS = {"count": 0}  # master kills across the module (at least 20)
 # ----------------------------------------------------------------------------- helpers
 
 
-def wait_until(fn: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
-               what: str = "condition") -> Any:
-    deadline = time.time() + timeout
-    last: Any = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (OSError, redis.exceptions.RedisError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
-
-
-class SentinelProc:
+class SentinelProc(Node):
     """A sentinel process on 127.0.0.1: ``engine`` (redislab sentinel) or ``real``."""
 
     def __init__(self, kind: str, master_port: int, quorum: int, down_after: int = 1000,
                  failover_timeout: int = 3000, extra: tuple[str, ...] = (),
                  password: str | None = None, debug: tuple[str, ...] = ()):
-        self.kind = kind
+        port = free_port()
+        super().__init__(kind, port,
+                         workdir=tempfile.mkdtemp(prefix=f"redislab-sentinel-{kind}-{port}-"))
         self.debug = debug
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix=f"redislab-sentinel-{kind}-{self.port}-")
         self.conf = os.path.join(self.dir, "sentinel.conf")
         self.logfile = os.path.join(self.dir, "sentinel.log")
         lines = [f"port {self.port}", f'dir "{self.dir}"', f'logfile "{self.logfile}"',
@@ -84,7 +66,6 @@ class SentinelProc:
             lines.append(f"sentinel auth-pass {NAME} {password}")
         lines += list(extra)
         Path(self.conf).write_text("\n".join(lines) + "\n")
-        self.proc: subprocess.Popen | None = None
 
     def command_line(self) -> list[str]:
         if self.kind == "engine":
@@ -92,9 +73,7 @@ class SentinelProc:
         return [require_binary("redis-sentinel"), self.conf]
 
     def start(self, wait: bool = True) -> "SentinelProc":
-        self.proc = subprocess.Popen(
-            self.command_line(), cwd=self.dir, stdout=subprocess.DEVNULL,
-            stderr=open(os.path.join(self.dir, "stderr.log"), "ab"))
+        super().start(wait=False)
         if wait:
             self.wait()
         return self
@@ -105,22 +84,6 @@ class SentinelProc:
             with self.r() as r:
                 assert r.execute_command("SENTINEL", "DEBUG", *self.debug) == "OK"
 
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(sig)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
-
     def r(self) -> redis.Redis:
         return redis.Redis(port=self.port, decode_responses=True, socket_timeout=5,
                            retry=Retry(NoBackoff(), 0))
@@ -129,16 +92,6 @@ class SentinelProc:
         with self.r() as r:
             got = r.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", NAME)
         return (got[0], int(got[1])) if got else None
-
-    def log_text(self) -> str:
-        try:
-            return Path(self.logfile).read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def cleanup(self) -> None:
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _flags(entry: dict[str, Any]) -> set[str]:
@@ -197,11 +150,8 @@ class Group:
         return self
 
     def cleanup(self) -> None:
-        for s in self.sentinels:
-            s.cleanup()
-        for n in self.nodes + self.dead:
-            n.kill()
-            shutil.rmtree(n.dir, ignore_errors=True)
+        for p in self.sentinels + self.nodes + self.dead:
+            p.cleanup()
 
     # views
 

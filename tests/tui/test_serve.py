@@ -12,7 +12,6 @@ import base64
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from nodes import free_port, wait_until
 from tuitools import free_base, in_ci
 
 pytestmark = pytest.mark.xdist_group("tui")
@@ -42,24 +42,8 @@ def chromium() -> str | None:
     return shutil.which("chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait(cond: Any, timeout: float, what: str) -> Any:
-    end = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < end:
-        try:
-            value = cond()
-            if value:
-                return value
-        except Exception as exc:  # not there yet
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what} (last error: {last})")
+    return wait_until(cond, timeout, 0.2, what, errors=(Exception,))  # not there yet
 
 
 def http_get(url: str) -> bytes:
