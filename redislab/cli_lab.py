@@ -182,7 +182,7 @@ def _node_row(lab: Any, node: Any) -> list[str]:
         return [node.name, node.kind, "[red]down[/]", "-", addr, "-", "-"]
     state = "[yellow]paused[/]" if paused else (
         "[yellow]partitioned[/]" if partitioned else "[green]up[/]")
-    if paused or partitioned:
+    if paused or (partitioned and lab.name == "docker"):  # an engine node still answers
         return [node.name, node.kind, state, "-", addr, "-", "no reply"]
     section = "sentinel" if node.is_sentinel else "replication"
     try:
@@ -244,7 +244,7 @@ def status_cmd(lab_id: str | None) -> None:
                       title_justify="left")
         for col in ("node", "kind", "state", "role", "address", "offset", "link"):
             # fold, not "…": the master's address must stay readable on an 80-column terminal
-            table.add_column(col, no_wrap=col in ("node", "address"), overflow="fold")
+            table.add_column(col, no_wrap=col in ("node", "state", "address"), overflow="fold")
         for row in rows:
             table.add_row(*row)
         console.print(table)
@@ -369,6 +369,49 @@ def exec_cmd(lab_id: str | None, raw: bool, node: str, command: tuple[str, ...])
         words in RAW_COMMANDS
     text = format_raw(reply) if use_raw else format_tty(reply)
     click.echo(text, nl=False)
+
+
+# ---------------------------------------------------------------------------- node actions
+
+NODE_ACTIONS = ("start", "stop", "kill", "restart", "pause", "resume", "partition", "heal")
+DONE = {"start": "started", "stop": "stopped (SHUTDOWN)", "kill": "killed (SIGKILL)",
+        "restart": "restarted", "pause": "paused (alive but silent)", "resume": "resumed",
+        "partition": "cut off from the other nodes", "heal": "back with the other nodes"}
+
+
+@main.command("node")
+@click.option("--lab", "lab_id", help="lab id (default: the most recent lab)")
+@click.argument("action", type=click.Choice(NODE_ACTIONS))
+@click.argument("node")
+def node_cmd(lab_id: str | None, action: str, node: str) -> None:
+    """Break (or mend) one node of a running lab: ACTION is start, stop, kill, restart,
+    pause, resume, partition or heal. Prints the command a person would type for it.
+
+    Example: redislab node kill master   (then watch `redislab status`)
+    """
+    from .backends import BackendError, find_lab
+
+    _reap()
+    try:
+        lab = find_lab(lab_id)
+        lab.spec(node)
+    except KeyError:
+        _fail(BackendError(f"no node {node!r} in lab {lab.lab_id} (its nodes: "
+                           f"{', '.join(lab.topology.names)})"))
+    except BackendError as exc:
+        _fail(exc)
+    console = _console()
+    try:
+        equivalent = lab.equivalent(action, node)
+    except BackendError:
+        equivalent = ""
+    if equivalent and not equivalent.startswith("#"):
+        console.print(f"[dim]$ {equivalent}[/]", highlight=False)
+    try:
+        getattr(lab, action)(node)
+    except BackendError as exc:
+        _fail(exc)
+    console.print(f"[green]✓[/] {node} {DONE[action]}")
 
 
 # ---------------------------------------------------------------------------- logs

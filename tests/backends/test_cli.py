@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from labtools import ROOT, free_topology, lab_leftovers, new_id, run_cli
+from labtools import ROOT, free_topology, lab_leftovers, new_id, run_cli, wait_for
 
 from redislab import topology as T
 
@@ -113,3 +113,35 @@ def test_help_lists_the_lab_commands() -> None:
                          text=True, cwd=ROOT, timeout=60).stdout
     for cmd in ("up", "status", "exec", "logs", "down", "export", "image"):
         assert f"  {cmd} " in out
+
+
+def test_node_actions_from_the_shell(backend_name: str) -> None:
+    """`redislab node ACTION NODE` breaks a lab one node at a time, printing the command a
+    person would type; what a backend cannot do is a clear error."""
+    lab_id = new_id("n")
+    base = free_topology(T.replication()).ports[0]
+    run_cli("up", "replication", "--backend", backend_name, "--name", lab_id, "--port",
+            str(base))
+    try:
+        out = run_cli("node", "--lab", lab_id, "kill", "replica1").stdout
+        assert "$ " in out and "replica1 killed" in out
+        assert "down" in _row(run_cli("status", "--lab", lab_id).stdout, "replica1")
+        assert "replica1 started" in run_cli("node", "--lab", lab_id, "start", "replica1").stdout
+        bad = run_cli("node", "--lab", lab_id, "stop", "nosuch", check=False)
+        assert bad.returncode != 0 and "master, replica1, replica2" in bad.stderr
+        res = run_cli("node", "--lab", lab_id, "partition", "replica1", check=False)
+        if backend_name == "process":
+            assert res.returncode != 0 and "not supported on the process backend" in res.stderr
+            return
+        assert res.returncode == 0 and "cut off from the other nodes" in res.stdout
+        assert "partitioned" in _row(run_cli("status", "--lab", lab_id).stdout, "replica1")
+        run_cli("exec", "--lab", lab_id, "master", "SET", "p", "1")
+        run_cli("node", "--lab", lab_id, "heal", "replica1")
+        wait_for(lambda: run_cli("exec", "--lab", lab_id, "replica1", "GET", "p").stdout == "1\n",
+                 timeout=30, what="replica1 catching up after heal")
+    finally:
+        run_cli("down", lab_id)
+
+
+def _row(table: str, node: str) -> str:
+    return next(ln for ln in table.splitlines() if f" {node} " in ln)
