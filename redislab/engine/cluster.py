@@ -92,6 +92,7 @@ SMALL_CLUSTER = 16
 CRON_PERIOD = 0.1  # clusterCron runs every 100 ms
 
 # redirection / refusal texts (clusterRedirectClient)
+SHARD_PUBSUB = frozenset({"ssubscribe", "sunsubscribe", "spublish"})
 CROSSSLOT_ERR = "CROSSSLOT Keys in request don't hash to the same slot"
 TRYAGAIN_ERR = "TRYAGAIN Multiple keys request during rehashing of slot"
 DOWN_ERR = "CLUSTERDOWN The cluster is down"
@@ -624,6 +625,12 @@ class Cluster:
         n = self.slots[slot]
         if n is None:
             return False
+        if self.server.shard_channels and self.myself in self.shard_nodes(n):
+            # the slot leaves this node's shard: its shard channels' subscribers are
+            # unsubscribed (removeChannelsInSlot)
+            from .commands.pubsub import remove_channels_in_slot
+
+            remove_channels_in_slot(self.server, slot)
         n.clear_slot_bit(slot)
         self.slots[slot] = None
         self.slots_ver += 1
@@ -1287,6 +1294,27 @@ class Cluster:
         msg["update"] = [node.name, node.config_epoch, base64.b64encode(bytes(slots)).decode()]
         self.send_message(link, msg)
 
+    @staticmethod
+    def shard_nodes(node: ClusterNode) -> list[ClusterNode]:
+        """``clusterGetNodesServingMySlots``: ``node``'s master and that master's
+        replicas."""
+        master = node if not node.is_slave else node.slaveof
+        if master is None:
+            return [node]
+        return [master, *master.slaves]
+
+    def propagate_publish_shard(self, channel: bytes, message: bytes) -> None:
+        """SPUBLISH: a PUBLISHSHARD message to the other nodes of this shard."""
+        msg = None
+        for node in self.shard_nodes(self.myself):
+            if node is self.myself or node.link is None:
+                continue
+            if msg is None:
+                msg = self.build_header(bus.PUBLISHSHARD)
+                msg["channel"] = channel.decode("latin-1")
+                msg["message"] = message.decode("latin-1")
+            self.send_message(node.link, msg)
+
     def propagate_publish(self, channel: bytes, message: bytes) -> None:
         msg = self.build_header(bus.PUBLISH)
         msg["channel"] = channel.decode("latin-1")
@@ -1502,10 +1530,15 @@ class Cluster:
             if sender is None:
                 return True
             srv = self.server
-            if srv.channels or srv.patterns:
+            if srv.channels or srv.patterns or srv.shard_channels:
                 channel = str(msg.get("channel", "")).encode("latin-1")
                 message = str(msg.get("message", "")).encode("latin-1")
-                srv.publish(channel, message)
+                if mtype == bus.PUBLISHSHARD:
+                    from .commands.pubsub import publish_shard
+
+                    publish_shard(srv, channel, message)
+                else:
+                    srv.publish(channel, message)
         elif mtype == bus.AUTH_REQUEST:
             if sender is None:
                 return True
@@ -2350,11 +2383,13 @@ class Cluster:
         n = None
         firstkey = None
         slot = 0
-        migrating = importing = multiple_keys = False
+        migrating = importing = multiple_keys = shard_pubsub = False
         missing = existing = 0
         db = None
         for mcmd, margv in items:
             keys = self._keys_of(mcmd, margv)
+            if keys and mcmd.name in SHARD_PUBSUB and mcmd.parent is None:
+                shard_pubsub = True  # its "keys" are shard channels
             for key in keys:
                 thisslot = key_hash_slot(key)
                 if firstkey is None:
@@ -2371,7 +2406,7 @@ class Cluster:
                     if slot != thisslot:
                         self._refuse(c, queued, CROSSSLOT_ERR)
                     multiple_keys = True
-                if migrating or importing:
+                if (migrating or importing) and not shard_pubsub:
                     if db is None:
                         db = self.db0()
                         now = mstime()
@@ -2384,7 +2419,10 @@ class Cluster:
         is_write = (cmd.is_write if queued is None
                     else any(q.is_write for q, _ in queued))
         if self.state != STATE_OK:
-            if not self.config["cluster-allow-reads-when-down"]:
+            if shard_pubsub:
+                if not self.config["cluster-allow-pubsubshard-when-down"]:
+                    self._refuse(c, queued, DOWN_ERR)
+            elif not self.config["cluster-allow-reads-when-down"]:
                 self._refuse(c, queued, DOWN_ERR)
             elif is_write:
                 self._refuse(c, queued, DOWN_RO_ERR)
@@ -2400,7 +2438,7 @@ class Cluster:
             if multiple_keys and missing:
                 self._refuse(c, queued, TRYAGAIN_ERR)
             return
-        if ("readonly" in c.flags and not is_write and me.is_slave
+        if (("readonly" in c.flags or shard_pubsub) and not is_write and me.is_slave
                 and me.slaveof is n):
             return
         if n is not me:

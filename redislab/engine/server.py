@@ -141,6 +141,7 @@ class Client(asyncio.Protocol):
         self.watched: set[tuple[Database, bytes]] = set()
         self.channels: set[bytes] = set()
         self.patterns: set[bytes] = set()
+        self.shard_channels: set[bytes] = set()  # SSUBSCRIBE (commands/pubsub.py)
         self.flags: set[str] = set()  # 'monitor', 'master', 'slave', 'pubsub', ...
         self.closing = False
         self.closed = False
@@ -323,7 +324,7 @@ class Client(asyncio.Protocol):
             f += "S"
         if "master" in self.flags:
             f += "M"
-        if self.channels or self.patterns:
+        if self.channels or self.patterns or self.shard_channels:
             f += "P"
         if self.multi is not None:
             f += "x"
@@ -348,7 +349,8 @@ class Client(asyncio.Protocol):
             f"id={self.id} addr={self.addr} laddr={self.laddr} fd={self.fd} "
             f"name={self.name.decode(errors='replace')} age={int(now - self.created)} "
             f"idle={int(now - self.last_interaction)} flags={self.flags_text()} "
-            f"db={self.db.index} sub={len(self.channels)} psub={len(self.patterns)} ssub=0 "
+            f"db={self.db.index} sub={len(self.channels)} psub={len(self.patterns)} "
+            f"ssub={len(self.shard_channels)} "
             f"multi={multi} qbuf={qbuf} qbuf-free={max(0, 20474 - qbuf) if qbuf < 20474 else 0} "
             f"argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=22400 "
             f"events=r cmd={cmd} user=default redir=-1 resp={3 if self.resp3 else 2}"
@@ -410,6 +412,7 @@ class Server:
         self.next_client_id = 1
         self.channels: dict[bytes, set[Client]] = {}
         self.patterns: dict[bytes, set[Client]] = {}
+        self.shard_channels: dict[bytes, set[Client]] = {}
         self.monitors: set[Client] = set()
         self.stats = Stats()
         self.slowlog: deque[list[Any]] = deque()
@@ -589,7 +592,8 @@ class Server:
                     return
                 self._reject(c, out, exc.text, cmd)
                 return
-        if (c.channels or c.patterns) and not c.resp3 and name not in PUBSUB_ALLOWED:
+        if ((c.channels or c.patterns or c.shard_channels) and not c.resp3
+                and name not in PUBSUB_ALLOWED):
             self._reject(c, out, E.PUBSUB_CONTEXT % cmd.fullname, cmd)
             return
         if c.multi is not None and name not in MULTI_IMMEDIATE:
@@ -800,8 +804,15 @@ class Server:
                 subs.discard(c)
                 if not subs:
                     del self.patterns[p]
+        for ch in c.shard_channels:
+            subs = self.shard_channels.get(ch)
+            if subs is not None:
+                subs.discard(c)
+                if not subs:
+                    del self.shard_channels[ch]
         c.channels.clear()
         c.patterns.clear()
+        c.shard_channels.clear()
 
     # ---------------------------------------------------------------- lifecycle
 

@@ -16,7 +16,7 @@ from . import command, subcommand
 def ping(c: Client, args: list[bytes]) -> Any:
     if len(args) > 2:
         raise CommandError(E.WRONG_ARITY % "ping")
-    if (c.channels or c.patterns) and not c.resp3:
+    if (c.channels or c.patterns or c.shard_channels) and not c.resp3:
         return [b"pong", args[1] if len(args) == 2 else b""]
     return args[1] if len(args) == 2 else PONG
 
@@ -176,13 +176,14 @@ def client_setinfo(c: Client, args: list[bytes]) -> Any:
 def _type_matches(c: Client, kind: bytes) -> bool:
     kind = kind.lower()
     if kind == b"normal":
-        return not (c.flags & {"slave", "master", "monitor"}) and not (c.channels or c.patterns)
+        return not (c.flags & {"slave", "master", "monitor"}
+                    or c.channels or c.patterns or c.shard_channels)
     if kind in (b"slave", b"replica"):
         return "slave" in c.flags
     if kind == b"master":
         return "master" in c.flags
     if kind == b"pubsub":
-        return bool(c.channels or c.patterns)
+        return bool(c.channels or c.patterns or c.shard_channels)
     raise CommandError("ERR Unknown client type '%s'" % kind.decode(errors="replace"))
 
 

@@ -451,7 +451,7 @@ def _section_stats(srv: Server) -> list[tuple[str, Any]]:
         ("keyspace_misses", ks.misses),
         ("pubsub_channels", len(srv.channels)),
         ("pubsub_patterns", len(srv.patterns)),
-        ("pubsubshard_channels", len(getattr(srv, "shard_channels", ()) or ())),
+        ("pubsubshard_channels", len(srv.shard_channels)),
         ("latest_fork_usec", 0),
         ("total_forks", 0),
         ("migrate_cached_sockets", 0),
