@@ -45,6 +45,7 @@ AOF_OK, AOF_NOT_EXIST, AOF_EMPTY, AOF_OPEN_ERR, AOF_FAILED, AOF_TRUNCATED = (
     "ok", "not_exist", "empty", "open_err", "failed", "truncated")
 
 ITEMS_PER_CMD = 64  # AOF_REWRITE_ITEMS_PER_CMD
+REPLICAS_ONLY = frozenset((b"publish", b"spublish"))  # propagated with PROPAGATE_REPL only
 
 
 class AOFLoadError(Exception):
@@ -664,8 +665,11 @@ class AOF:
     # ---------------------------------------------------------------- writing
 
     def feed(self, db_index: int, argv: list[bytes]) -> None:
-        """Propagate hook: append one write (with a SELECT when the db changes)."""
+        """Propagate hook: append one write (with a SELECT when the db changes). PUBLISH
+        and SPUBLISH go to replicas only, never to the AOF (as in Redis)."""
         if self.state == OFF or self.fd is None:
+            return
+        if argv[0].lower() in REPLICAS_ONLY:
             return
         parts: list[bytes] = []
         if self.cfg["aof-timestamp-enabled"]:

@@ -28,6 +28,7 @@ Log lines, INFO fields, error texts and state names follow Redis 7.0.15.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from typing import TYPE_CHECKING, Any, Callable
@@ -46,6 +47,10 @@ CAPA_PSYNC2 = 2
 BACKLOG_MIN_SIZE = 16 * 1024
 SYNCIO_TIMEOUT = 5.0  # Redis' repl_syncio_timeout, seconds
 READ_CHUNK = 256 * 1024
+
+# FAILOVER states (INFO's master_failover_state)
+NO_FAILOVER, FAILOVER_WAIT_FOR_SYNC, FAILOVER_IN_PROGRESS = (
+    "no-failover", "waiting-for-sync", "failover-in-progress")
 
 # per-replica states, as Redis names them (INFO shows the text in parentheses)
 WAIT_BGSAVE_START = "wait_bgsave_start"  # (wait_bgsave)
@@ -303,6 +308,14 @@ class Replication:
         self.check_stale = False
         self.check_min_replicas = False
         self._call_soon: Callable[..., Any] | None = None
+        # FAILOVER (master side): failover_state, target, deadline (ms), FORCE
+        self.failover_state = NO_FAILOVER
+        self.failover_host: str | None = None
+        self.failover_port = 0
+        self.failover_end_time = 0
+        self.force_failover = False
+        self.normal_table: dict[bytes, Any] | None = None  # the table while writes pause
+        self.pause_waiter: asyncio.Future[None] | None = None
 
         server.info_providers["replication"] = self.info
         server.cron_hooks.append(self.cron_tick)
@@ -367,7 +380,7 @@ class Replication:
             raise CommandError(READONLY_ERR)
         if (self.check_stale and ("stale" not in cmd.flags or cmd.name == "ping")
                 and "master" not in c.flags):  # Redis 7.0's PING has no STALE flag
-            if (c.channels or c.patterns) and not c.resp3:
+            if (c.channels or c.patterns or c.shard_channels) and not c.resp3:
                 return  # the pub/sub context error comes first
             raise CommandError(MASTERDOWN_ERR)
 
@@ -460,6 +473,7 @@ class Replication:
         server pays nothing for replication on its write path."""
         hooks = self.server.propagate_hooks
         needed = self.master_host is None and (self.backlog is not None or bool(self.replicas))
+        self.server.repl_feeding = needed
         if needed:
             if self.propagate not in hooks:
                 hooks.append(self.propagate)
@@ -863,6 +877,8 @@ class Replication:
                 r.ack_time = time.time()
                 if r.start_on_ack and r.state == ONLINE:
                     self._start_stream(r)
+                if self.failover_state == FAILOVER_WAIT_FOR_SYNC:
+                    self._soon(self.update_failover_status)
                 if self.waiters:
                     self._process_waiters()
                 return NO_REPLY
@@ -1023,7 +1039,7 @@ class Replication:
             i += 1
         bl = self.backlog
         out += [
-            ("master_failover_state", "no-failover"),
+            ("master_failover_state", self.failover_state),
             ("master_replid", srv.repl_id),
             ("master_replid2", srv.repl_id2),
             ("master_repl_offset", srv.master_repl_offset),
@@ -1035,6 +1051,194 @@ class Replication:
         ]
         return out
 
+    # ================================================================ FAILOVER
+
+    def failover_command(self, c: "Client", args: list[bytes]) -> Any:
+        """``FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]`` (``failoverCommand``)."""
+        from .resp import OK
+
+        if self.config.get("cluster-enabled"):
+            raise CommandError("ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER "
+                               "command instead.")
+        if len(args) == 2 and args[1].lower() == b"abort":
+            if self.failover_state == NO_FAILOVER:
+                raise CommandError("ERR No failover in progress.")
+            self.abort_failover("Failover manually aborted")
+            return OK
+        timeout = 0
+        force = False
+        host: str | None = None
+        port = 0
+        j = 1
+        while j < len(args):
+            opt = args[j].lower()
+            if opt == b"timeout" and j + 1 < len(args) and timeout == 0:
+                timeout = parse_int(args[j + 1])
+                if timeout <= 0:
+                    raise CommandError("ERR FAILOVER timeout must be greater than 0")
+                j += 1
+            elif opt == b"to" and j + 2 < len(args) and host is None:
+                port = parse_int(args[j + 2])
+                host = args[j + 1].decode(errors="replace")
+                j += 2
+            elif opt == b"force" and not force:
+                force = True
+            else:
+                raise CommandError("ERR syntax error")
+            j += 1
+        if self.failover_state != NO_FAILOVER:
+            raise CommandError("ERR FAILOVER already in progress.")
+        if self.master_host is not None:
+            raise CommandError("ERR FAILOVER is not valid when server is a replica.")
+        if not self.replicas:
+            raise CommandError("ERR FAILOVER requires connected replicas.")
+        if force and (not timeout or host is None):
+            raise CommandError("ERR FAILOVER with force option requires both a timeout and "
+                               "target HOST and IP.")
+        if host is not None:
+            r = self._find_replica(host, port)
+            if r is None:
+                raise CommandError("ERR FAILOVER target HOST and PORT is not a replica.")
+            if r.state != ONLINE:
+                raise CommandError("ERR FAILOVER target replica is not online.")
+            self.failover_host, self.failover_port = host, port
+            self.log.notice(f"FAILOVER requested to {host}:{port}.")
+        else:
+            self.log.notice("FAILOVER requested to any replica.")
+        if timeout:
+            self.failover_end_time = int(time.time() * 1000) + timeout
+        self.force_failover = force
+        self.failover_state = FAILOVER_WAIT_FOR_SYNC
+        self._pause_writes()
+        self._soon(self.update_failover_status)  # Redis looks again before sleeping
+        return OK
+
+    def _find_replica(self, host: str, port: int) -> ReplicaLink | None:
+        """``findReplica``: by announced (or peer) address and listening port."""
+        for r in self.replicas:
+            if r.ip().lower() == host.lower() and r.listening_port == port:
+                return r
+        return None
+
+    def update_failover_status(self) -> None:
+        """``updateFailoverStatus``: time out (abort, or fail over anyway with FORCE), or
+        fail over once the target (any replica without TO) acknowledged our offset."""
+        if self.failover_state != FAILOVER_WAIT_FOR_SYNC:
+            return
+        if self.failover_end_time and self.failover_end_time <= int(time.time() * 1000):
+            if self.force_failover:
+                self.log.notice(f"FAILOVER to {self.failover_host}:{self.failover_port} time "
+                                f"out exceeded, failing over.")
+                self.failover_state = FAILOVER_IN_PROGRESS
+                assert self.failover_host is not None
+                self.set_master(self.failover_host, self.failover_port)
+            else:
+                self.abort_failover("Replica never caught up before timeout")
+            return
+        self.flush()
+        offset = self.server.master_repl_offset
+        replica: ReplicaLink | None = None
+        if self.failover_host is not None:
+            replica = self._find_replica(self.failover_host, self.failover_port)
+        else:
+            for r in self.replicas:
+                if r.ack_off == offset:
+                    replica = r
+                    self.failover_host, self.failover_port = r.ip(), r.listening_port
+                    break
+        if replica is not None and replica.ack_off == offset:
+            self.failover_state = FAILOVER_IN_PROGRESS
+            self.log.notice(f"Failover target {self.failover_host}:{self.failover_port} is "
+                            f"synced, failing over.")
+            assert self.failover_host is not None
+            self.set_master(self.failover_host, self.failover_port)
+
+    def abort_failover(self, err: str) -> None:
+        """``abortFailover``."""
+        if self.failover_state == NO_FAILOVER:
+            return
+        if self.failover_host is not None:
+            self.log.notice(f"FAILOVER to {self.failover_host}:{self.failover_port} aborted: "
+                            f"{err}")
+        else:
+            self.log.notice(f"FAILOVER to any replica aborted: {err}")
+        if self.failover_state == FAILOVER_IN_PROGRESS:
+            self.unset_master()
+        self.clear_failover_state()
+
+    def clear_failover_state(self) -> None:
+        """``clearFailoverState``: forget the failover, let paused writes run."""
+        self.failover_end_time = 0
+        self.force_failover = False
+        self.failover_host = None
+        self.failover_port = 0
+        self.failover_state = NO_FAILOVER
+        self._unpause_writes()
+
+    def _pause_writes(self) -> None:
+        """``pauseClients(PAUSE_DURING_FAILOVER, ..., CLIENT_PAUSE_WRITE)``: a command that
+        may write waits (its client blocks) until the pause ends, then runs as if just
+        received (a demoted master answers READONLY). The command table is swapped for
+        one whose write commands postpone themselves, so nothing is paid otherwise."""
+        if self.normal_table is not None:
+            return
+        srv = self.server
+        loop = srv.loop or asyncio.get_event_loop()
+        self.pause_waiter = loop.create_future()
+        self.normal_table = srv.commands
+        table = dict(srv.commands)
+        for name, cmd in srv.commands.items():
+            if cmd.subcommands is not None or "blocking" in cmd.flags:
+                continue
+            if cmd.is_write or "may_replicate" in cmd.flags or name == b"exec":
+                table[name] = dataclasses.replace(cmd, handler=self._postponing(cmd))
+        srv.commands = table
+        self._saved_active_expire = getattr(srv, "active_expire_enabled", True)
+        srv.active_expire_enabled = False  # type: ignore[attr-defined]
+
+    def _unpause_writes(self) -> None:
+        if self.normal_table is None:
+            return
+        srv = self.server
+        srv.commands = self.normal_table
+        self.normal_table = None
+        srv.active_expire_enabled = self._saved_active_expire  # type: ignore[attr-defined]
+        waiter = self.pause_waiter
+        self.pause_waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _postponing(self, cmd: Any) -> Callable[["Client", list[bytes]], Any]:
+        from .server import Blocked
+
+        def handler(c: "Client", args: list[bytes]) -> Any:
+            srv = c.server
+            if ("master" in c.flags or "slave" in c.flags or srv.in_exec
+                    or self.normal_table is None):
+                return cmd.handler(c, args)
+            if cmd.name == "exec" and not any(q.is_write or "may_replicate" in q.flags
+                                              for q, _ in (c.multi or ())):
+                return cmd.handler(c, args)
+            return Blocked(self._postponed(cmd, c, args))
+
+        return handler
+
+    async def _postponed(self, cmd: Any, c: "Client", args: list[bytes]) -> Any:
+        from .resp import ErrorReply
+
+        while self.pause_waiter is not None:
+            await asyncio.shield(self.pause_waiter)
+        srv = self.server
+        real = srv.commands.get(cmd.name.encode(), cmd)
+        try:
+            for guard in srv.guards:
+                guard(c, real, args)
+        except CommandError as exc:
+            real.rejected_calls += 1
+            srv._count_error(exc.text)
+            return ErrorReply(exc.text)
+        return srv.execute(c, real, args, [])
+
     # ================================================================ REPLICAOF
 
     def replicaof_command(self, c: "Client", args: list[bytes]) -> Any:
@@ -1042,6 +1246,8 @@ class Replication:
 
         if self.config.get("cluster-enabled"):
             raise CommandError("ERR REPLICAOF not allowed in cluster mode.")
+        if self.failover_state != NO_FAILOVER:
+            raise CommandError("ERR REPLICAOF not allowed while failing over.")
         host, port_arg = args[1], args[2]
         if host.lower() == b"no" and port_arg.lower() == b"one":
             if self.master_host is not None:
@@ -1321,7 +1527,10 @@ class Replication:
         else:
             log.notice("Partial resynchronization not possible (no cached master)")
             psync_replid, psync_offset = "?", "-1"
-        writer.write(encode_command([b"PSYNC", psync_replid.encode(), psync_offset.encode()]))
+        psync = [b"PSYNC", psync_replid.encode(), psync_offset.encode()]
+        if self.failover_state == FAILOVER_IN_PROGRESS:
+            psync.append(b"FAILOVER")  # the target promotes itself
+        writer.write(encode_command(psync))
         while True:
             reply = await self._handshake_reply(
                 reader, gen, "Master did not reply to PSYNC, will try later")
@@ -1343,6 +1552,8 @@ class Replication:
                     self.master_initial_offset = 0
                 log.notice(f"Full resync from master: {self.master_replid}:"
                            f"{self.master_initial_offset}")
+            if self.failover_state == FAILOVER_IN_PROGRESS:
+                self.clear_failover_state()
         elif reply.startswith("+CONTINUE"):
             log.notice("Successful partial resynchronization with master.")
             new = reply[10:].strip()
@@ -1356,6 +1567,8 @@ class Replication:
                 srv.repl_id = new
                 cached.replid = new
                 self.disconnect_replicas()
+            if self.failover_state == FAILOVER_IN_PROGRESS:
+                self.clear_failover_state()
             self._resurrect_cached_master(reader, writer)
             if self.backlog is None:
                 self.create_backlog()
@@ -1365,6 +1578,8 @@ class Replication:
         elif reply.startswith("-NOMASTERLINK") or reply.startswith("-LOADING"):
             log.notice(f"Master is currently unable to PSYNC but should be in the future: "
                        f"{reply}")
+            if self.failover_state == FAILOVER_IN_PROGRESS:
+                return self.abort_failover("Failover target rejected psync request")
             return self._link_failed(gen)
         else:
             if not reply.startswith("-ERR"):
@@ -1372,6 +1587,8 @@ class Replication:
             else:
                 log.notice(f"Master does not support PSYNC or is in error state "
                            f"(reply: {reply})")
+            if self.failover_state == FAILOVER_IN_PROGRESS:
+                return self.abort_failover("Failover target rejected psync request")
             use_sync = True
         if use_sync:
             log.notice("Retrying with SYNC...")
@@ -1722,6 +1939,8 @@ class Replication:
 
     def cron_tick(self) -> None:
         now = time.time()
+        if self.failover_state == FAILOVER_WAIT_FOR_SYNC:
+            self.update_failover_status()  # Redis checks it before each sleep
         if (self.state == CONNECT and self.master_host is not None and now >= self.retry_at
                 and self.retry_at and not self.closing):
             self._retry(now)
@@ -1757,7 +1976,9 @@ class Replication:
                 self.send_ack()
         # PING the replicas (top-level masters only: replicas proxy their master's stream)
         if (self.replicas and self.master_host is None
-                and self.cron_loops % cfg["repl-ping-replica-period"] == 0):
+                and self.cron_loops % cfg["repl-ping-replica-period"] == 0
+                and not (self.failover_end_time and self.normal_table is not None)):
+            # no PING while a FAILOVER with a timeout pauses writes: it moves the offset
             self.feed_raw(_PING)
         for r in list(self.replicas):
             if r.state == WAIT_BGSAVE_START or (r.state == WAIT_BGSAVE_END

@@ -426,6 +426,10 @@ class Server:
         # subsystem's links to other nodes; ``filter(client, cmd, args)`` tells a link from
         # another node (cmd and args are None when asked about an open connection)
         self.partitioned = False
+        # a top-level master with a backlog or replicas (replication keeps it): commands
+        # propagated to replicas only (PUBLISH) are queued only then, as Redis'
+        # shouldPropagate() -- so they never make an AOF-only MULTI/EXEC
+        self.repl_feeding = False
         self.partition_hooks: list[Callable[[bool], None]] = []
         self.peer_filters: list[Callable[[Client, Command | None, list[bytes] | None],
                                          bool]] = []

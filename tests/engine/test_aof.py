@@ -252,3 +252,46 @@ def test_aof_selects_db_and_fsync_always(node_factory):
     assert data == (b"*2\r\n$6\r\nSELECT\r\n$1\r\n5\r\n"
                     b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
                     b"*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n")
+
+
+def test_publish_goes_to_replicas_not_to_the_aof(node_factory):
+    """PUBLISH and SPUBLISH are propagated to replicas only (Redis 7.0:
+    forceCommandPropagation(c, PROPAGATE_REPL)): the AOF of the engine is the AOF of a real
+    redis-server for the same commands, MULTI/EXEC blocks included."""
+    files = {}
+    for kind in ("real", "engine"):
+        node = node_factory(kind, "--appendonly", "yes", "--appendfsync", "always")
+        c = node.raw()
+        for cmd in (("PUBLISH", "news", "hello"), ("SPUBLISH", "news", "hello"),
+                    ("SET", "k", "v"), ("MULTI",), ("PUBLISH", "news", "again"),
+                    ("SET", "k2", "v"), ("EXEC",), ("MULTI",), ("PUBLISH", "a", "b"),
+                    ("EXEC",)):
+            c.call(*cmd)
+        c.call("PING")
+        with open(incr_file(node), "rb") as f:
+            files[kind] = f.read()
+    assert b"PUBLISH" not in files["real"]
+    assert files["engine"] == files["real"]
+
+
+def test_publish_with_a_replica_still_stays_out_of_the_aof(node_factory):
+    """With a replica attached, PUBLISH is propagated (to it), so a MULTI holding a
+    PUBLISH and a SET is a transaction of two: the AOF gets MULTI, SET, EXEC."""
+    files = {}
+    for kind in ("real", "engine"):
+        master = node_factory(kind, "--appendonly", "yes", "--appendfsync", "always",
+                              "--repl-diskless-sync-delay", "0")
+        replica = node_factory(kind)
+        replica.raw().call("REPLICAOF", "127.0.0.1", str(master.port))
+        nodes.wait_until(lambda: b"master_link_status:up" in replica.raw().call(
+            "INFO", "replication"), what="replica linked")
+        c = master.raw()
+        for cmd in (("MULTI",), ("PUBLISH", "news", "again"), ("SET", "k2", "v"), ("EXEC",),
+                    ("MULTI",), ("PUBLISH", "a", "b"), ("PUBLISH", "c", "d"), ("EXEC",),
+                    ("PUBLISH", "x", "y")):
+            c.call(*cmd)
+        c.call("PING")
+        with open(incr_file(master), "rb") as f:
+            files[kind] = f.read()
+    assert b"MULTI" in files["real"] and b"PUBLISH" not in files["real"]
+    assert files["engine"] == files["real"]

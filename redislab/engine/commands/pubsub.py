@@ -68,8 +68,10 @@ def punsubscribe(c: Client, args: list[bytes]) -> Any:
 @command("publish", 3, "pubsub loading stale fast may_replicate", group="pubsub")
 def publish(c: Client, args: list[bytes]) -> Any:
     n = c.server.publish(args[1], args[2])
-    # PUBLISH is propagated to replicas (and cluster nodes) as Redis does
-    c.server.propagate(c.db.index, args)
+    # to replicas only (never the AOF), and only when there are some (cluster mode
+    # replaces this handler: the bus carries it)
+    if c.server.repl_feeding:
+        c.server.propagate(c.db.index, args)
     return n
 
 
@@ -165,7 +167,7 @@ def spublish(c: Client, args: list[bytes]) -> Any:
         # cluster mode: the nodes of this shard get it over the bus (PUBLISHSHARD),
         # not through the replication stream
         cluster.propagate_publish_shard(args[1], args[2])
-    else:
+    elif srv.repl_feeding:
         srv.propagate(c.db.index, args)
     return n
 

@@ -63,3 +63,8 @@ def replconf(c: Client, args: list[bytes]) -> Any:
 @command("wait", 3, "noscript", group="generic")
 def wait(c: Client, args: list[bytes]) -> Any:
     return c.server.repl.wait_command(c, args)
+
+
+@command("failover", -1, "admin noscript stale", group="server")
+def failover(c: Client, args: list[bytes]) -> Any:
+    return c.server.repl.failover_command(c, args)
