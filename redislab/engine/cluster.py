@@ -33,12 +33,11 @@ import os
 import random
 import socket
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from . import cluster_bus as bus
 from .cluster_bus import Link, mstime
 from .errors import CommandError
-from .resp import ErrorReply
 
 if TYPE_CHECKING:  # pragma: no cover
     from .commands import Command
@@ -400,8 +399,6 @@ class Cluster:
         self.prev_announce_ip: str | None = None
         # manual failover: writes paused on the master
         self.pause_until = 0
-        self.pause_waiter: asyncio.Future[None] | None = None
-        self.normal_table: dict[bytes, Any] | None = None
         # MIGRATE connections (host:port -> _MigrateConn)
         self.migrate_sockets: dict[str, Any] = {}
         self._route: dict[Any, int] = {}
@@ -2228,67 +2225,14 @@ class Cluster:
     # ================================================================ pausing writes
 
     def _pause_writes(self, until: int) -> None:
-        """``pauseClients(PAUSE_DURING_FAILOVER, ..., CLIENT_PAUSE_WRITE)``: commands that
-        may write wait (the client blocks) until the pause ends. The server's command table
-        is swapped for one whose write commands postpone themselves, so nothing runs on the
-        normal path while no pause is in effect."""
-        srv = self.server
+        """``pauseClients(PAUSE_DURING_FAILOVER, ..., CLIENT_PAUSE_WRITE)`` until ``until``
+        (ms): see pause.py."""
         self.pause_until = until
-        if self.normal_table is not None:
-            return
-        loop = self._loop()
-        self.pause_waiter = loop.create_future()
-        self.normal_table = srv.commands
-        table = dict(srv.commands)
-        for name, cmd in srv.commands.items():
-            if cmd.subcommands is not None or "blocking" in cmd.flags:
-                continue
-            if cmd.is_write or "may_replicate" in cmd.flags or name == b"exec":
-                table[name] = dataclasses.replace(cmd, handler=self._postponing(cmd))
-        srv.commands = table
-        self._saved_active_expire = getattr(srv, "active_expire_enabled", True)
-        srv.active_expire_enabled = False  # type: ignore[attr-defined]
+        self.server.write_pause.pause("cluster-failover")
 
     def _unpause_writes(self) -> None:
         self.pause_until = 0
-        if self.normal_table is None:
-            return
-        srv = self.server
-        srv.commands = self.normal_table
-        self.normal_table = None
-        srv.active_expire_enabled = getattr(self, "_saved_active_expire", True)  # type: ignore
-        waiter = self.pause_waiter
-        self.pause_waiter = None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _postponing(self, cmd: "Command") -> Callable[["Client", list[bytes]], Any]:
-        from .server import Blocked
-
-        def handler(c: "Client", args: list[bytes]) -> Any:
-            srv = c.server
-            if "master" in c.flags or srv.in_exec or self.normal_table is None:
-                return cmd.handler(c, args)  # type: ignore[misc]
-            if cmd.name == "exec" and not any(q.is_write or "may_replicate" in q.flags
-                                              for q, _ in (c.multi or ())):
-                return cmd.handler(c, args)  # type: ignore[misc]
-            return Blocked(self._postponed(cmd, c, args))
-
-        return handler
-
-    async def _postponed(self, cmd: "Command", c: "Client", args: list[bytes]) -> Any:
-        while self.pause_waiter is not None:
-            await asyncio.shield(self.pause_waiter)
-        srv = self.server
-        try:
-            for guard in srv.guards:
-                guard(c, cmd, args)
-        except CommandError as exc:
-            cmd.rejected_calls += 1
-            srv._count_error(exc.text)
-            return ErrorReply(exc.text)
-        scratch: list[bytes] = []
-        return srv.execute(c, cmd, args, scratch)
+        self.server.write_pause.unpause("cluster-failover")
 
     # ================================================================ the guard
 

@@ -28,14 +28,12 @@ Log lines, INFO fields, error texts and state names follow Redis 7.0.15.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .commands.util import parse_int
 from .errors import CommandError
-from .log import WARNING
 from .resp import ProtocolError, encode_command
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -314,8 +312,6 @@ class Replication:
         self.failover_port = 0
         self.failover_end_time = 0
         self.force_failover = False
-        self.normal_table: dict[bytes, Any] | None = None  # the table while writes pause
-        self.pause_waiter: asyncio.Future[None] | None = None
 
         server.info_providers["replication"] = self.info
         server.cron_hooks.append(self.cron_tick)
@@ -694,7 +690,7 @@ class Replication:
         try:
             payload = self._make_rdb(rdb_filter)
         except Exception as exc:  # pragma: no cover - a bug in the RDB writer
-            self.log.warning(f"BGSAVE for replication failed")
+            self.log.warning("BGSAVE for replication failed")
             self.log.warning(f"RDB error: {exc!r}")
             for r in waiting:
                 self._unregister(r)
@@ -1109,7 +1105,7 @@ class Replication:
             self.failover_end_time = int(time.time() * 1000) + timeout
         self.force_failover = force
         self.failover_state = FAILOVER_WAIT_FOR_SYNC
-        self._pause_writes()
+        self.server.write_pause.pause("failover")
         self._soon(self.update_failover_status)  # Redis looks again before sleeping
         return OK
 
@@ -1173,71 +1169,7 @@ class Replication:
         self.failover_host = None
         self.failover_port = 0
         self.failover_state = NO_FAILOVER
-        self._unpause_writes()
-
-    def _pause_writes(self) -> None:
-        """``pauseClients(PAUSE_DURING_FAILOVER, ..., CLIENT_PAUSE_WRITE)``: a command that
-        may write waits (its client blocks) until the pause ends, then runs as if just
-        received (a demoted master answers READONLY). The command table is swapped for
-        one whose write commands postpone themselves, so nothing is paid otherwise."""
-        if self.normal_table is not None:
-            return
-        srv = self.server
-        loop = srv.loop or asyncio.get_event_loop()
-        self.pause_waiter = loop.create_future()
-        self.normal_table = srv.commands
-        table = dict(srv.commands)
-        for name, cmd in srv.commands.items():
-            if cmd.subcommands is not None or "blocking" in cmd.flags:
-                continue
-            if cmd.is_write or "may_replicate" in cmd.flags or name == b"exec":
-                table[name] = dataclasses.replace(cmd, handler=self._postponing(cmd))
-        srv.commands = table
-        self._saved_active_expire = getattr(srv, "active_expire_enabled", True)
-        srv.active_expire_enabled = False  # type: ignore[attr-defined]
-
-    def _unpause_writes(self) -> None:
-        if self.normal_table is None:
-            return
-        srv = self.server
-        srv.commands = self.normal_table
-        self.normal_table = None
-        srv.active_expire_enabled = self._saved_active_expire  # type: ignore[attr-defined]
-        waiter = self.pause_waiter
-        self.pause_waiter = None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _postponing(self, cmd: Any) -> Callable[["Client", list[bytes]], Any]:
-        from .server import Blocked
-
-        def handler(c: "Client", args: list[bytes]) -> Any:
-            srv = c.server
-            if ("master" in c.flags or "slave" in c.flags or srv.in_exec
-                    or self.normal_table is None):
-                return cmd.handler(c, args)
-            if cmd.name == "exec" and not any(q.is_write or "may_replicate" in q.flags
-                                              for q, _ in (c.multi or ())):
-                return cmd.handler(c, args)
-            return Blocked(self._postponed(cmd, c, args))
-
-        return handler
-
-    async def _postponed(self, cmd: Any, c: "Client", args: list[bytes]) -> Any:
-        from .resp import ErrorReply
-
-        while self.pause_waiter is not None:
-            await asyncio.shield(self.pause_waiter)
-        srv = self.server
-        real = srv.commands.get(cmd.name.encode(), cmd)
-        try:
-            for guard in srv.guards:
-                guard(c, real, args)
-        except CommandError as exc:
-            real.rejected_calls += 1
-            srv._count_error(exc.text)
-            return ErrorReply(exc.text)
-        return srv.execute(c, real, args, [])
+        self.server.write_pause.unpause("failover")
 
     # ================================================================ REPLICAOF
 
@@ -1977,7 +1909,7 @@ class Replication:
         # PING the replicas (top-level masters only: replicas proxy their master's stream)
         if (self.replicas and self.master_host is None
                 and self.cron_loops % cfg["repl-ping-replica-period"] == 0
-                and not (self.failover_end_time and self.normal_table is not None)):
+                and not (self.failover_end_time and self.server.write_pause.active)):
             # no PING while a FAILOVER with a timeout pauses writes: it moves the offset
             self.feed_raw(_PING)
         for r in list(self.replicas):

@@ -41,6 +41,7 @@ from .config import REDIS_VERSION, Config, repr_bytes
 from .errors import CommandError
 from .keyspace import Database, Keyspace
 from .log import Logger
+from .pause import WritePause
 from .resp import ErrorReply, ProtocolError, Push, RequestParser, Simple, encode
 
 PUBSUB_ALLOWED = {
@@ -426,6 +427,8 @@ class Server:
         # subsystem's links to other nodes; ``filter(client, cmd, args)`` tells a link from
         # another node (cmd and args are None when asked about an open connection)
         self.partitioned = False
+        # writes paused during a coordinated failover (pause.py; cluster and FAILOVER)
+        self.write_pause = WritePause(self)
         # a top-level master with a backlog or replicas (replication keeps it): commands
         # propagated to replicas only (PUBLISH) are queued only then, as Redis'
         # shouldPropagate() -- so they never make an AOF-only MULTI/EXEC

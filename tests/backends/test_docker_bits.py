@@ -9,7 +9,6 @@ import tarfile
 import uuid
 from pathlib import Path
 
-import docker
 import pytest
 import redis
 import yaml
