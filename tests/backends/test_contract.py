@@ -330,9 +330,14 @@ def test_failed_start_leaves_nothing(backend_name: str) -> None:
 def test_port_in_use(backend_name: str) -> None:
     import socket
 
-    topo = free_topology(T.standalone(1))
     with socket.socket() as s:
-        s.bind(("127.0.0.1", topo.ports[0]))
+        for _ in range(20):  # a parallel worker may take the free port before we bind it
+            topo = free_topology(T.standalone(1))
+            try:
+                s.bind(("127.0.0.1", topo.ports[0]))
+                break
+            except OSError:
+                continue
         s.listen()
         lab = get_backend(backend_name, "tport" + backend_name[:3])
         with pytest.raises(PortInUse, match=str(topo.ports[0])):
