@@ -181,7 +181,7 @@ async def test_node_actions_and_log_filter(make_app):
         # the action's line is written when its worker finishes, which can come after the
         # poller has already seen the node stop answering
         await wait_until(pilot, lambda: "▶ pause replica1" in console_text(screen, "replica1"),
-                         timeout=10, what="the pause line in replica1's console")
+                         timeout=30, what="the pause line in replica1's console")
         assert "kill -STOP" in console_text(screen, "replica1")  # the equivalent command
         # resume from a key (not typing: Esc leaves the console first)
         await pilot.press("escape", "U")
