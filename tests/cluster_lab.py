@@ -102,10 +102,8 @@ class ClusterLab:
     def start(self) -> "ClusterLab":
         for node in self.nodes:
             node.start(wait=False)
-        from nodes import wait_ping
-
         for node in self.nodes:
-            wait_ping(node.port, timeout=20, proc=node.proc)
+            node.wait_up(timeout=20)
         settle_writable_delay(time.time())  # every node is up (and its cluster cron runs)
         return self
 

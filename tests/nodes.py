@@ -23,21 +23,33 @@ from typing import Any, Callable, Iterable, Self
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+# Engine and redis-server nodes of the tests take ports from these bands (their cluster bus
+# ports, +10000, fall in 24000-25999 and 28000-29999), below the kernel's ephemeral range
+# (32768-60999): a port handed out by bind(0) can be taken by any outgoing connection of the
+# suite between the check here and the node's own bind. The other blocks of the suite's port
+# plan are in tests/backends/labtools.py (free_topology).
+PORT_BANDS = ((14000, 16000), (18000, 20000))
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 whose cluster bus port (+10000) is free too."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 10000 > 65535:
-            continue
-        try:
-            with socket.socket() as s2:
-                s2.bind(("127.0.0.1", port + 10000))
-        except OSError:
-            continue
-        return port
+    import random
+
+    for _ in range(500):
+        low, high = random.choice(PORT_BANDS)
+        port = random.randrange(low, high)
+        if all(_bindable(p) for p in (port, port + 10000)):
+            return port
     raise RuntimeError("no free port")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def require_binary(name: str) -> str:
@@ -54,12 +66,22 @@ def require_binary(name: str) -> str:
 
 
 def wait_ping(port: int, timeout: float = 10.0, password: str | None = None,
-              proc: subprocess.Popen | None = None) -> None:
+              proc: subprocess.Popen | None = None, logs: Iterable[str] = ()) -> None:
+    """Wait for PONG (or NOAUTH) on ``port``; if ``proc`` exits first, the error quotes the
+    end of the files in ``logs`` (the node's log and stderr say why it stopped)."""
     deadline = time.time() + timeout
     last: Exception | None = None
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"node on port {port} exited with {proc.returncode}")
+            tails = []
+            for path in logs:
+                try:
+                    lines = Path(path).read_text(errors="replace").splitlines()[-5:]
+                except OSError:
+                    continue
+                tails += [f"  {Path(path).name}: {ln}" for ln in lines]
+            raise RuntimeError(f"node on port {port} exited with {proc.returncode}"
+                               + "".join(f"\n{t}" for t in tails))
         try:
             with RawClient(port, timeout=1.0) as c:
                 if password:
@@ -161,8 +183,13 @@ class Node:
             stderr=open(os.path.join(self.dir, "stderr.log"), "ab"),
         )
         if wait:
-            wait_ping(self.port, timeout, password=password, proc=self.proc)
+            self.wait_up(timeout, password)
         return self
+
+    def wait_up(self, timeout: float = 10.0, password: str | None = None) -> None:
+        """Wait until the node answers PING; if it exits instead, say why (its log)."""
+        wait_ping(self.port, timeout, password=password, proc=self.proc,
+                  logs=(self.logfile, os.path.join(self.dir, "stderr.log")))
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

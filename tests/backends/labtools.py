@@ -62,7 +62,7 @@ def free_topology(topo: Topology, low: int = 12000, high: int = 13700) -> Topolo
     Port plan of the suite, so parallel workers never race for the same ports: backends
     12000-13700 (cluster buses 22000-23700), TUI tests 20000-20900 and 23790-23810
     (snapshots), lessons and runner tests a learner's 6379/7000 blocks (one xdist group),
-    engine tests ephemeral ports (with their +10000 bus port checked free)."""
+    engine tests 14000-15999 and 18000-19999 (buses 24000-25999, 28000-29999: tests/nodes.py)."""
     for _ in range(500):
         base = random.randrange(low, high, 10)
         cand = topo.shifted(base)

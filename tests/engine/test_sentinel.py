@@ -79,7 +79,7 @@ class SentinelProc(Node):
         return self
 
     def wait(self) -> None:
-        wait_ping(self.port, timeout=20, proc=self.proc)
+        self.wait_up(timeout=20)
         if self.debug:
             with self.r() as r:
                 assert r.execute_command("SENTINEL", "DEBUG", *self.debug) == "OK"
@@ -135,7 +135,7 @@ class Group:
         for n in self.nodes:
             n.start(wait=False)
         for n in self.nodes:
-            wait_ping(n.port, password=self.password, proc=n.proc)
+            n.wait_up(password=self.password)
         # the sentinels' first INFO then lists every replica (else they wait 10 s more)
         with self.client(self.nodes[0].port) as r:
             wait_until(lambda: r.info("replication")["connected_slaves"]

@@ -173,8 +173,15 @@ async def test_node_actions_and_log_filter(make_app):
         screen.show_node("replica1")
         await pilot.pause(0.2)
         await pilot.press("f8")
-        await wait_until(pilot, lambda: type(app.screen).__name__ == "NodeActions")
-        await pilot.press("down", "down", "down", "enter")  # stop, kill, restart, pause
+        # keys pressed before the dialog's list has the focus and a highlight would be lost
+        # (a loaded CI machine mounts it slowly)
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "NodeActions" and
+                         getattr(app.screen.focused, "highlighted", None) == 0,
+                         what="the node actions dialog, focused")
+        await pilot.press("down", "down", "down")  # stop, kill, restart, pause
+        await wait_until(pilot, lambda: app.screen.focused.highlighted == 3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is screen, what="the dialog to close")
         await wait_until(pilot, lambda: screen.model.nodes["replica1"].status == "slow",
                          timeout=20, what="replica1 paused")
         assert "no reply" in map_text(screen)
