@@ -43,6 +43,8 @@ LFU_INIT_VAL = 5
 NOTOUCH = frozenset({
     "exists", "type", "ttl", "pttl", "expiretime", "pexpiretime", "object|encoding",
     "object|freq", "object|idletime", "object|refcount", "object|help", "memory|usage",
+    # sharded pub/sub routes by channel like a key, but a channel is not a key
+    "ssubscribe", "sunsubscribe", "spublish",
 })
 
 

@@ -9,7 +9,7 @@ from ..errors import CommandError
 from ..glob import match
 from ..resp import Push
 from ..server import NO_REPLY, Client
-from . import COMMANDS, command, subcommand
+from . import command, subcommand
 
 
 _SYNTAX = b"ERR unknown subcommand or wrong number of arguments for '%s'. Try %s HELP."
@@ -200,10 +200,6 @@ def pubsub_shardnumsub(c: Client, args: list[bytes]) -> Any:
         out += [ch, len(c.server.shard_channels.get(ch, ()))]
     return out
 
-
-for _name in (b"ssubscribe", b"sunsubscribe", b"spublish"):
-    # channels are not keys: commands/keys.py's LRU/LFU access tracker skips them
-    COMMANDS[_name].__dict__["_notouch"] = True
 
 
 @subcommand("pubsub", "help", 2, "loading stale", group="pubsub")
