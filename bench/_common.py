@@ -47,9 +47,9 @@ class Proc(Node):
             binary("redis-server")
         return super().command_line()
 
-    def wait_up(self, timeout: float = 20.0) -> None:
+    def wait_up(self, timeout: float = 20.0, password: str | None = None) -> None:
         """Until the process answers PING (RuntimeError if it exits or stays silent)."""
-        wait_ping(self.port, timeout, proc=self.proc)
+        super().wait_up(timeout, password)
 
 
 class Conn:

@@ -314,6 +314,48 @@ def _fast_requests(buf: bytes, pos: int, out: list[list[bytes]], authenticated: 
     return pos
 
 
+try:  # hiredis parses a run of requests in C; each is then checked against its canonical form
+    from hiredis import Reader as _HiredisReader
+    from hiredis import pack_command as _pack_command
+except ImportError:  # pragma: no cover - hiredis is a dependency; the Python path stays exact
+    _HiredisReader = None
+
+
+def _hiredis_requests(buf: bytes, pos: int, out: list[list[bytes]]) -> int:
+    """The multibulk requests at ``buf[pos:]`` parsed by hiredis; returns the position of
+    the first byte not consumed, ``pos`` when nothing could be taken.
+
+    hiredis reads replies, which are a superset of requests: it takes ``+``, ``:``, nested
+    arrays and other types where Redis wants ``$``. So what it returns is only kept if the
+    canonical encoding of those requests (``hiredis.pack_command``) is exactly the bytes
+    they came from; anything else (an inline command, a non-canonical length, odd bytes
+    after a payload) leaves the whole buffer to the general loop, which follows Redis to
+    the letter.
+    """
+    reader = _HiredisReader()
+    reader.feed(buf, pos)
+    gets = reader.gets
+    found: list[list[bytes]] = []
+    try:
+        while True:
+            req = gets()
+            if req is False:
+                break
+            found.append(req)
+    except Exception:  # a protocol error further on: keep what came before it
+        pass
+    if not found:
+        return pos
+    try:
+        canon = b"".join([_pack_command(tuple(req)) for req in found])
+    except Exception:  # None, a number, a nested array: not a request Redis would read
+        return pos
+    if not buf.startswith(canon, pos):
+        return pos
+    out.extend([req for req in found if req])  # "*0" is skipped, as Redis does
+    return pos + len(canon)
+
+
 def _length(s: bytes) -> int | None:
     v = _SMALL.get(s)
     if v is None:
@@ -391,6 +433,10 @@ class RequestParser:
         find = buf.find
         small = _SMALL
         fast = _FAST_MIN <= n <= _FAST_MAX and self.max_bulk >= 1023 and not one
+        # hiredis takes every request length; the limits Redis puts on an unauthenticated
+        # client and proto-max-bulk-len are then left to the general loop
+        hiredis = (fast and _HiredisReader is not None and self.authenticated
+                   and (n <= self.max_bulk or self.is_master))
         try:
             while pos < n and not (one and out):
                 if args is None:
@@ -398,7 +444,10 @@ class RequestParser:
                         # once per feed, and only if the "*N" line is short and complete
                         if fast and find(b"\r\n", pos, pos + 7) >= 0:
                             fast = False
-                            pos = _fast_requests(buf, pos, out, self.authenticated)
+                            if hiredis:
+                                pos = _hiredis_requests(buf, pos, out)
+                            else:
+                                pos = _fast_requests(buf, pos, out, self.authenticated)
                             if pos >= n:
                                 break
                             if buf[pos] != 42:

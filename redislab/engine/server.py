@@ -42,12 +42,14 @@ from .errors import CommandError
 from .keyspace import Database, Keyspace
 from .log import Logger
 from .pause import WritePause
-from .resp import ErrorReply, ProtocolError, Push, RequestParser, Simple, encode
+from .resp import OK, ErrorReply, ProtocolError, Push, RequestParser, Simple, encode
 
 PUBSUB_ALLOWED = {
     b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
     b"reset", b"ssubscribe", b"sunsubscribe",
 }
+_perf_ns = time.perf_counter_ns  # commandstats' usec, twice per command
+
 MULTI_IMMEDIATE = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
 
 
@@ -642,7 +644,7 @@ class Server:
         for hook in self.access_hooks:
             hook(c, cmd, args)
         self._depth += 1
-        t0 = time.perf_counter_ns()
+        t0 = _perf_ns()
         try:
             reply = cmd.handler(c, args)  # type: ignore[misc]
         except CommandError as exc:
@@ -658,7 +660,7 @@ class Server:
             reply = ErrorReply(text.replace("\r", " ").replace("\n", " ").encode())
         finally:
             self._depth -= 1
-        elapsed = (time.perf_counter_ns() - t0) // 1000
+        elapsed = (_perf_ns() - t0) // 1000
         cmd.calls += 1
         cmd.usec += elapsed
         self.stats.total_commands_processed += 1
@@ -667,12 +669,12 @@ class Server:
         if elapsed >= self.slowlog_threshold >= 0:
             self._slowlog_add(c, args, elapsed)
         if ks.dirty != dirty:
-            alt = c.propagate_as
-            if alt is not None:
-                c.propagate_as = None
-                self._prop.append((c.db.index, alt))
-            elif cmd.is_write:
-                self._prop.append((c.db.index, args))
+            if self.propagate_hooks:  # none: no replica, no AOF, nothing to queue
+                alt = c.propagate_as
+                if alt is not None:
+                    self._prop.append((c.db.index, alt))
+                elif cmd.is_write:
+                    self._prop.append((c.db.index, args))
             if not self._depth:
                 if self._prop:
                     self._flush_propagation()
@@ -682,7 +684,9 @@ class Server:
         elif self._prop and not self._depth:
             self._flush_propagation()
         t = type(reply)
-        if t is bytes:  # the common replies, encoded here without a call
+        if reply is OK:  # the common replies, encoded here without a call
+            out.append(b"+OK\r\n")
+        elif t is bytes:
             out.append(b"$%d\r\n%s\r\n" % (len(reply), reply))
         elif t is Simple:
             out.append(b"+%s\r\n" % reply)

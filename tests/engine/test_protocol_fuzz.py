@@ -225,14 +225,14 @@ def run_parser(chunks: list[bytes], authenticated: bool = True,
     bulk fast path (for buffers holding several requests) must give what its general loop
     gives, so both are run."""
     result = _run_parser(chunks, authenticated, max_bulk)
-    if hasattr(resp_module, "_FAST_MIN"):
-        saved = resp_module._FAST_MIN, resp_module._FAST_MAX
-        for setting in ((0, 1 << 40), (1 << 40, 0)):  # fast path always / never
-            resp_module._FAST_MIN, resp_module._FAST_MAX = setting
-            try:
-                assert _run_parser(chunks, authenticated, max_bulk) == result, setting
-            finally:
-                resp_module._FAST_MIN, resp_module._FAST_MAX = saved
+    saved = resp_module._FAST_MIN, resp_module._FAST_MAX, resp_module._HiredisReader
+    # the fast path always (with hiredis, and in Python as when hiredis is missing) / never
+    for setting in ((0, 1 << 40, saved[2]), (0, 1 << 40, None), (1 << 40, 0, saved[2])):
+        resp_module._FAST_MIN, resp_module._FAST_MAX, resp_module._HiredisReader = setting
+        try:
+            assert _run_parser(chunks, authenticated, max_bulk) == result, setting
+        finally:
+            resp_module._FAST_MIN, resp_module._FAST_MAX, resp_module._HiredisReader = saved
     return result
 
 
@@ -413,6 +413,14 @@ def chunking(draw, data: bytes):
 @example(data=None, raw=b"*1\rX$4\r\nPING\r\n", authenticated=True)
 @example(data=None, raw=b"*11\r\n", authenticated=False)
 @example(data=None, raw=b"*1\r\n$16385\r\n", authenticated=False)
+# what hiredis reads in an array where Redis wants '$': a simple string, a verbatim string,
+# a big number (bytes, like bulks), here with lengths that add up to the canonical form's
+@example(data=None, raw=b"*3\r\n$4\r\nECHO\r\n+aaaaaaaaaa\r\n=5\r\ntxt:a\r\n", authenticated=True)
+@example(data=None, raw=b"*2\r\n$4\r\nECHO\r\n(12\r\n*1\r\n$4\r\nPING\r\n", authenticated=True)
+@example(data=None, raw=b"*2\r\n$4\r\nECHO\r\n$1\r\naXY+b\r\n", authenticated=True)
+@example(data=None, raw=b"*2\r\n$4\r\nECHO\r\n$1\r\naXY$1\r\nb\r\n", authenticated=True)
+@example(data=None, raw=b"*0\r\n*1\r\n$4\r\nPING\r\n*1\r\n:1\r\n", authenticated=True)
+@example(data=None, raw=b"*1\r\n$4\r\nPING\r\n*2\r\n$1\r\na\r\n*1\r\n$1\r\nb\r\n", authenticated=True)
 def test_parser_contract(data, raw, authenticated):
     whole = run_parser([raw], authenticated)
     assert whole == ref_parse(raw, authenticated)
@@ -624,6 +632,10 @@ MALFORMED = [
     b'SET k "' + b"v" * 70_000,
     b"*3\r\n$4\r\nECHO\r\n$1\r\na\r\n",
     b"*1\r\n$4\r\nPING\r\n" * 50 + b"*1\r\n$4\r\nP\r\n",
+    # long enough for the bulk fast path (hiredis), with what only a reply may hold
+    b"*1\r\n$4\r\nPING\r\n" * 12 + b"*3\r\n$4\r\nECHO\r\n+aaaaaaaaaa\r\n=5\r\ntxt:a\r\n",
+    b"*1\r\n$4\r\nPING\r\n" * 12 + b"*2\r\n$4\r\nECHO\r\n$1\r\naXY$1\r\nb\r\n",
+    b"*1\r\n$4\r\nPING\r\n" * 12 + b"*0\r\n*2\r\n$4\r\nECHO\r\n:1\r\n",
 ]
 
 

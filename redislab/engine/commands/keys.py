@@ -146,24 +146,26 @@ class Tracker:
 
     def accessed(self, c: Any, cmd: Any, args: list[bytes]) -> None:
         """Runs as every command is executed: its key arguments count as accessed."""
-        first = cmd.first_key
-        if first <= 0:
+        # what to touch is decided once per command: 0 nothing, 1 its one key, 2 its keys
+        how = cmd.__dict__.get("_touch")
+        if how is None:
+            first = cmd.first_key
+            how = cmd.__dict__["_touch"] = (
+                0 if first <= 0 or cmd.fullname in NOTOUCH else
+                1 if cmd.last_key == first else 2)
+        if not how:
             return
-        notouch = cmd.__dict__.get("_notouch")
-        if notouch is None:
-            notouch = cmd.__dict__["_notouch"] = cmd.fullname in NOTOUCH
-        if notouch:
-            return
-        table = self._table(c.db.index)
+        index = c.db.index
+        access = self.access
+        table = access[index] if index < len(access) else self._table(index)
         if self.lfu:
             for i in cmd.key_positions(args):
                 self.touch(c.db, args[i])
-            return
-        clock = self.clock
-        if cmd.last_key == first:
-            if len(args) > first:
-                table[args[first]] = clock
+        elif how == 1:
+            if len(args) > cmd.first_key:
+                table[args[cmd.first_key]] = self.clock
         else:
+            clock = self.clock
             for i in cmd.key_positions(args):
                 table[args[i]] = clock
 

@@ -30,7 +30,9 @@ def _store(c: Any, db: Database, key: bytes, value: bytes, keep_ttl: bool = Fals
            enc: bytes | None = None) -> None:
     """Set a string value (``db.set``) and record an encoding the bytes do not imply."""
     db.set(key, value, keep_ttl=keep_ttl)
-    tracker(c.server).set_encoding(db, key, value, enc)
+    t = tracker(c.server)
+    if enc is not None or t.enc:  # else there is no recorded encoding to drop
+        t.set_encoding(db, key, value, enc)
 
 
 def _read_string(db: Database, key: bytes) -> bytes | None:
@@ -130,8 +132,12 @@ def set_(c: Any, args: list[bytes]) -> Any:
         db = c.db
         key = args[1]
         if not db.expires or key not in db.expires:
-            # plain SET of a key without a TTL: nothing can expire on the way
-            _store(c, db, key, args[2])
+            # plain SET of a key without a TTL: nothing can expire on the way (and this is
+            # _store, inlined: the hottest write of all)
+            db.set(key, args[2])
+            t = tracker(c.server)
+            if t.enc:
+                t.set_encoding(db, key, args[2], None)
             return OK
     flags, expire = parse_extended(args, True)
     if flags & GET and expire is None:
