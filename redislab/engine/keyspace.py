@@ -163,20 +163,25 @@ class Database:
 
     def modified(self, key: bytes, n: int = 1) -> None:
         """Record a change of ``key``: dirty counter and WATCH invalidation."""
-        ks = self.keyspace
-        ks.dirty += n
+        self.keyspace.dirty += n
         if self.watched:
-            clients = self.watched.get(key)
-            if clients:
-                for c in clients:
-                    c.dirty_cas = True
+            self._touch_watched(key)
+
+    def _touch_watched(self, key: bytes) -> None:
+        """WATCH: the transactions of the clients watching ``key`` will fail."""
+        clients = self.watched.get(key)
+        if clients:
+            for c in clients:
+                c.dirty_cas = True
 
     def set(self, key: bytes, value: Any, keep_ttl: bool = False) -> None:
         """Set ``key`` to ``value`` (removing its expiry unless ``keep_ttl``)."""
         self.data[key] = value
         if not keep_ttl and self.expires:
             self.expires.pop(key, None)
-        self.modified(key)
+        self.keyspace.dirty += 1  # modified(key), without a call: SET is the hottest write
+        if self.watched:
+            self._touch_watched(key)
 
     def add_new(self, key: bytes, value: Any) -> None:
         """Store a freshly created container value (the key was missing)."""
@@ -188,10 +193,7 @@ class Database:
         self.data.pop(key, None)
         self.expires.pop(key, None)
         if self.watched:
-            clients = self.watched.get(key)
-            if clients:
-                for c in clients:
-                    c.dirty_cas = True
+            self._touch_watched(key)
 
     def delete(self, key: bytes) -> bool:
         """Delete ``key``; True if it existed."""
