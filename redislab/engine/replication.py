@@ -245,7 +245,7 @@ def _send_raw(c: "Client", data: bytes) -> None:
         c.net_out += len(data)
         st = c.server.stats
         st.net_repl_output_bytes = getattr(st, "net_repl_output_bytes", 0) + len(data)
-        c.transport.write(data)
+        c.queue(data)
 
 
 class Replication:

@@ -155,6 +155,7 @@ class Client(asyncio.Protocol):
         self.on_close: list[Callable[["Client"], None]] = []
         self.net_in = 0
         self.net_out = 0
+        self.wbuf: list[bytes] | None = None  # output waiting for the end of the loop turn
 
     # ---------------------------------------------------------------- asyncio
 
@@ -255,7 +256,24 @@ class Client(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.net_out += len(data)
             self.server.stats.net_output_bytes += len(data)
-            self.transport.write(data)
+            self.queue(data)
+
+    def queue(self, data: bytes) -> None:
+        """Output for this client, sent when the event loop has served every client that
+        was ready (as Redis writes in ``beforeSleep``): one socket write per client and
+        turn, and a reader woken once for what several requests produced."""
+        if self.wbuf is not None:
+            self.wbuf.append(data)
+            return
+        self.wbuf = [data]
+        self.server.pending_output(self)
+
+    def flush_output(self) -> None:
+        wbuf = self.wbuf
+        if wbuf is not None:
+            self.wbuf = None
+            if self.transport is not None and not self.closed:
+                self.transport.write(wbuf[0] if len(wbuf) == 1 else b"".join(wbuf))
 
     def send(self, value: Any) -> None:
         """Encode and send one reply or push now (pub/sub messages, MONITOR lines)."""
@@ -269,6 +287,7 @@ class Client(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
+            self.flush_output()
             self.transport.close()
         self._cleanup()
 
@@ -457,6 +476,7 @@ class Server:
         self._stopped: asyncio.Future[int] | None = None
         self._cron_task: asyncio.Task[None] | None = None
         self._prop: list[tuple[int, list[bytes]]] = []  # propagation of the running call
+        self._unflushed: list[Client] = []  # clients with output queued (Client.queue)
         self._depth = 0  # nesting of execute() (EXEC runs commands inside itself)
         self.in_exec = False  # True while EXEC runs its queued commands
         self.slowlog_threshold = self.config["slowlog-log-slower-than"]
@@ -558,6 +578,24 @@ class Server:
         partitioned the connect fails as one to a node that is not listening does."""
         if self.partitioned:
             raise ConnectionRefusedError(errno.ECONNREFUSED, os.strerror(errno.ECONNREFUSED))
+
+    # ---------------------------------------------------------------- output
+
+    def pending_output(self, c: Client) -> None:
+        """``c`` has output queued: write it at the end of this loop turn."""
+        unflushed = self._unflushed
+        unflushed.append(c)
+        if len(unflushed) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush_output)
+            except RuntimeError:  # no loop running (a server driven by hand): now
+                self.flush_output()
+
+    def flush_output(self) -> None:
+        unflushed = self._unflushed
+        self._unflushed = []
+        for c in unflushed:
+            c.flush_output()
 
     # ---------------------------------------------------------------- dispatch
 
