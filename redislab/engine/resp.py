@@ -347,7 +347,7 @@ def _hiredis_requests(buf: bytes, pos: int, out: list[list[bytes]]) -> int:
     if not found:
         return pos
     try:
-        canon = b"".join([_pack_command(tuple(req)) for req in found])
+        canon = b"".join(map(_pack_command, map(tuple, found)))
     except Exception:  # None, a number, a nested array: not a request Redis would read
         return pos
     if not buf.startswith(canon, pos):

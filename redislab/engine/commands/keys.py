@@ -155,15 +155,18 @@ class Tracker:
                 1 if cmd.last_key == first else 2)
         if not how:
             return
-        index = c.db.index
-        access = self.access
-        table = access[index] if index < len(access) else self._table(index)
+        if how == 1 and not self.lfu:  # the common case: one key, LRU
+            first = cmd.first_key
+            if len(args) > first:
+                try:
+                    self.access[c.db.index][args[first]] = self.clock
+                except IndexError:
+                    self._table(c.db.index)[args[first]] = self.clock
+            return
+        table = self._table(c.db.index)
         if self.lfu:
             for i in cmd.key_positions(args):
                 self.touch(c.db, args[i])
-        elif how == 1:
-            if len(args) > cmd.first_key:
-                table[args[cmd.first_key]] = self.clock
         else:
             clock = self.clock
             for i in cmd.key_positions(args):
