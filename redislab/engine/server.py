@@ -44,12 +44,12 @@ from .log import Logger
 from .pause import WritePause
 from .resp import OK, ErrorReply, ProtocolError, Push, RequestParser, Simple, encode
 
+_perf_ns = time.perf_counter_ns  # commandstats' usec, twice per command
+
 PUBSUB_ALLOWED = {
     b"subscribe", b"psubscribe", b"unsubscribe", b"punsubscribe", b"ping", b"quit",
     b"reset", b"ssubscribe", b"sunsubscribe",
 }
-_perf_ns = time.perf_counter_ns  # commandstats' usec, twice per command
-
 MULTI_IMMEDIATE = {b"exec", b"discard", b"multi", b"watch", b"quit", b"reset"}
 
 

@@ -132,12 +132,8 @@ def set_(c: Any, args: list[bytes]) -> Any:
         db = c.db
         key = args[1]
         if not db.expires or key not in db.expires:
-            # plain SET of a key without a TTL: nothing can expire on the way (and this is
-            # _store, inlined: the hottest write of all)
-            db.set(key, args[2])
-            t = tracker(c.server)
-            if t.enc:
-                t.set_encoding(db, key, args[2], None)
+            # plain SET of a key without a TTL: nothing can expire on the way
+            _store(c, db, key, args[2])
             return OK
     flags, expire = parse_extended(args, True)
     if flags & GET and expire is None:
