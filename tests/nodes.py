@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Iterable, Self
 
@@ -31,14 +32,30 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PORT_BANDS = ((14000, 16000), (18000, 20000))
 
 
+_HANDED_OUT: "deque[int]" = deque(maxlen=512)
+
+
 def free_port() -> int:
-    """A TCP port free on 127.0.0.1 whose cluster bus port (+10000) is free too."""
+    """A TCP port free on 127.0.0.1 whose cluster bus port (+10000) is free too.
+
+    A port is free when checked but is only taken when the node binds it, a second later
+    on a busy machine; so each pytest-xdist worker draws from its own residue class of the
+    bands (port % workers == worker), and a process never hands the same port out twice
+    in a row of 512."""
     import random
 
-    for _ in range(500):
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    mine = int(worker[2:]) if worker[:2] == "gw" and worker[2:].isdigit() else None
+    for _ in range(5000):
         low, high = random.choice(PORT_BANDS)
         port = random.randrange(low, high)
+        if mine is not None and port % workers != mine % workers:
+            continue
+        if port in _HANDED_OUT:
+            continue
         if all(_bindable(p) for p in (port, port + 10000)):
+            _HANDED_OUT.append(port)
             return port
     raise RuntimeError("no free port")
 
