@@ -102,8 +102,12 @@ class ClusterLab:
     def start(self) -> "ClusterLab":
         for node in self.nodes:
             node.start(wait=False)
-        for node in self.nodes:
-            node.wait_up(timeout=20)
+        try:
+            for node in self.nodes:
+                node.wait_up(timeout=20)
+        except BaseException:  # one node did not come up: leave no process behind
+            self.stop()
+            raise
         settle_writable_delay(time.time())  # every node is up (and its cluster cron runs)
         return self
 
