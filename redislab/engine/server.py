@@ -175,6 +175,10 @@ class Client(asyncio.Protocol):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
+        if srv.aborting:  # start-up failed: the process is on its way out
+            transport.abort()
+            self.closed = True
+            return
         maxclients = srv.config["maxclients"]
         if len(srv.clients) >= maxclients:
             transport.write(b"-ERR max number of clients reached\r\n")
@@ -477,6 +481,7 @@ class Server:
         self._cron_task: asyncio.Task[None] | None = None
         self._prop: list[tuple[int, list[bytes]]] = []  # propagation of the running call
         self._unflushed: list[Client] = []  # clients with output queued (Client.queue)
+        self.aborting = False  # start-up failed (loading): serve nobody while exiting
         self._depth = 0  # nesting of execute() (EXEC runs commands inside itself)
         self.in_exec = False  # True while EXEC runs its queued commands
         self.slowlog_threshold = self.config["slowlog-log-slower-than"]
@@ -1013,7 +1018,11 @@ class Server:
                 log.warning("Module Configuration detected without loadmodule directive or "
                             "no ApplyConfig call: aborting")
                 raise SystemExit(1)
-        self.load_data()
+        try:
+            self.load_data()
+        except BaseException:
+            self._abort_serving()
+            raise
         for hook in list(self.startup_hooks):
             hook()
         if self.mode != "sentinel":  # redis-sentinel logs neither of these lines
@@ -1028,6 +1037,20 @@ class Server:
                         f"what you really want?")
         self._cron_task = asyncio.ensure_future(self._cron())
 
+
+    def _abort_serving(self) -> None:
+        """Loading failed and the server exits: nobody is served in the meantime (the
+        loop still runs while asyncio winds down). Redis, busy loading, answers nobody
+        before it exits; a PONG here would tell a client the node came up."""
+        self.aborting = True
+        for srv in self.servers:
+            srv.close()
+        self.servers = []
+        for c in list(self.clients.values()):
+            c.wbuf = None
+            if c.transport is not None:
+                c.transport.abort()
+            c._cleanup()
 
     def load_data(self) -> None:
         """Load the AOF or the RDB at start, if persistence modules are present."""
