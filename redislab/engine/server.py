@@ -846,27 +846,15 @@ class Server:
         return receivers
 
     def pubsub_drop(self, c: Client) -> None:
-        for ch in c.channels:
-            subs = self.channels.get(ch)
-            if subs is not None:
-                subs.discard(c)
-                if not subs:
-                    del self.channels[ch]
-        for p in c.patterns:
-            subs = self.patterns.get(p)
-            if subs is not None:
-                subs.discard(c)
-                if not subs:
-                    del self.patterns[p]
-        for ch in c.shard_channels:
-            subs = self.shard_channels.get(ch)
-            if subs is not None:
-                subs.discard(c)
-                if not subs:
-                    del self.shard_channels[ch]
-        c.channels.clear()
-        c.patterns.clear()
-        c.shard_channels.clear()
+        for mine, table in ((c.channels, self.channels), (c.patterns, self.patterns),
+                            (c.shard_channels, self.shard_channels)):
+            for name in mine:
+                subs = table.get(name)
+                if subs is not None:
+                    subs.discard(c)
+                    if not subs:
+                        del table[name]
+            mine.clear()
 
     # ---------------------------------------------------------------- lifecycle
 

@@ -201,7 +201,6 @@ def pubsub_shardnumsub(c: Client, args: list[bytes]) -> Any:
     return out
 
 
-
 @subcommand("pubsub", "help", 2, "loading stale", group="pubsub")
 def pubsub_help(c: Client, args: list[bytes]) -> Any:
     from .server_cmds import _help
